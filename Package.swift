@@ -1,0 +1,159 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+  name: "agentcube",
+  platforms: [.macOS(.v15)],
+  products: [
+    .library(name: "AgentCube", targets: ["AgentCube"]),
+    .executable(name: "agentcubed", targets: ["agentcubed"]),
+    .executable(name: "agentcube", targets: ["agentcube"]),
+    .executable(name: "agentcube-bench", targets: ["AgentCubeBenchmarks"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+  ],
+  targets: [
+    // Wire-level value types, status codes, metadata, identity, interceptors. No NIO, no C.
+    .target(
+      name: "AgentCubeCore",
+      swiftSettings: swiftSettings
+    ),
+    // protoc-c output for Protos/ (regenerate with scripts/generate-protos.sh).
+    .target(
+      name: "CAgentCubeProtobuf",
+      linkerSettings: [.linkedLibrary("protobuf-c")]
+    ),
+    // The one Swift layer mapping protobuf-c structs to AgentCubeCore value types.
+    .target(
+      name: "AgentCubeProtobuf",
+      dependencies: ["AgentCubeCore", "CAgentCubeProtobuf"],
+      swiftSettings: swiftSettings
+    ),
+    // Frames, connections, server listener and client connection over SwiftNIO.
+    .target(
+      name: "AgentCubeTransport",
+      dependencies: [
+        "AgentCubeCore",
+        "AgentCubeProtobuf",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // Services, interceptors, authentication and the SessionBackend protocol.
+    .target(
+      name: "AgentCubeServer",
+      dependencies: [
+        "AgentCubeCore",
+        "AgentCubeProtobuf",
+        "AgentCubeTransport",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // The embedded default: local isolated process sandboxes (bubblewrap + sshd).
+    .target(
+      name: "AgentCubeLocalBackend",
+      dependencies: [
+        "AgentCubeCore",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // The Swift client SDK.
+    .target(
+      name: "AgentCube",
+      dependencies: [
+        "AgentCubeCore",
+        "AgentCubeProtobuf",
+        "AgentCubeTransport",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+      name: "agentcubed",
+      dependencies: [
+        "AgentCubeServer",
+        "AgentCubeLocalBackend",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+      name: "agentcube",
+      dependencies: [
+        "AgentCube",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+      name: "AgentCubeBenchmarks",
+      dependencies: [
+        "AgentCube",
+        "AgentCubeServer",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Benchmarks/AgentCubeBenchmarks",
+      swiftSettings: swiftSettings
+    ),
+    // Shared helpers for tests: temp dirs, a running server, process runners.
+    .target(
+      name: "AgentCubeTestSupport",
+      dependencies: [
+        "AgentCube",
+        "AgentCubeServer",
+        "AgentCubeLocalBackend",
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ],
+      path: "Tests/AgentCubeTestSupport",
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "AgentCubeProtobufTests",
+      dependencies: ["AgentCubeProtobuf", "AgentCubeCore"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "AgentCubeTransportTests",
+      dependencies: [
+        "AgentCubeTransport",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOEmbedded", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "AgentCubeServerTests",
+      dependencies: ["AgentCubeServer", "AgentCube", "AgentCubeTestSupport"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "AgentCubeLocalBackendTests",
+      dependencies: ["AgentCubeLocalBackend", "AgentCubeCore"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "AgentCubeEndToEndTests",
+      dependencies: ["AgentCube", "AgentCubeTestSupport"],
+      swiftSettings: swiftSettings
+    ),
+  ]
+)
