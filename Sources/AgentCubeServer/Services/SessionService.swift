@@ -1,0 +1,149 @@
+public import AgentCubeCore
+import Foundation
+public import Logging
+import NIOCore
+import NIOPosix
+import AgentCubeTransport
+
+/// `agentcube.v1.SessionService`: validation, defaults, paging and the creator-only rule, over a
+/// ``AgentCubeCore/SessionBackend``.
+///
+/// A caller that is not a session's creator gets `PERMISSION_DENIED` from every method that names
+/// the session (as the original server did); ListSessions only ever returns the caller's own.
+public struct SessionService: Sendable {
+  private let backend: any SessionBackend
+  private let policy: SessionPolicy
+  private let tunnelConnectTimeout: Duration
+  private let logger: Logger
+
+  public init(backend: any SessionBackend, policy: SessionPolicy, tunnelConnectTimeout: Duration = .seconds(5), logger: Logger) {
+    self.backend = backend
+    self.policy = policy
+    self.tunnelConnectTimeout = tunnelConnectTimeout
+    self.logger = logger
+  }
+
+  /// Registers every method on `router`.
+  public func register(on router: inout Router) {
+    typealias M = MethodDescriptor.SessionService
+    router.register(M.createSession) { (request: CreateSessionRequest, context) in try await create(request, context: context) }
+    router.register(M.getSession) { (request: GetSessionRequest, context) in try await get(request, context: context) }
+    router.register(M.listSessions) { (request: ListSessionsRequest, context) in try await list(request, context: context) }
+    router.register(M.renewSession) { (request: RenewSessionRequest, context) in try await renew(request, context: context) }
+    router.register(M.deleteSession) { (request: DeleteSessionRequest, context) in try await delete(request, context: context) }
+    router.register(M.openTunnel, opensTunnel: true) { (request: OpenTunnelRequest, context) in
+      try await openTunnel(request, context: context)
+    }
+  }
+
+  func create(_ request: CreateSessionRequest, context: ServerContext) async throws -> CreateSessionResponse {
+    let caller = try context.requireCaller()
+    let ttl = try ttlSeconds(request.ttlSeconds)
+    let key = request.sshPublicKey.isEmpty ? "" : try SSHPublicKey.validate(request.sshPublicKey)
+    try validate(metadata: request.metadata)
+    let image = request.image.isEmpty ? policy.defaultImage : request.image
+    guard image.utf8.count <= 253 else { throw RPCError.invalidArgument("image name is longer than 253 bytes") }
+    let id = UUID().uuidString.lowercased()
+    let spec = SessionSpec(
+      id: id, name: "sandbox-\(id.prefix(8))", namespace: caller.identity.namespace,
+      creator: caller.identity.username, image: image, ttlSeconds: ttl,
+      idleTimeoutSeconds: request.idleTimeoutSeconds == 0 ? policy.defaultIdleTimeoutSeconds : request.idleTimeoutSeconds,
+      sshPublicKey: key, metadata: request.metadata, createdAtMs: Self.nowMs())
+    let deadline = context.deadline ?? .now + policy.startTimeout
+    let session = try await backend.createSession(spec, caller: caller, deadline: deadline)
+    logger.info("session created", metadata: ["session.id": "\(id)", "identity": "\(caller.identity)", "session.image": "\(image)"])
+    return CreateSessionResponse(session: session)
+  }
+
+  func get(_ request: GetSessionRequest, context: ServerContext) async throws -> GetSessionResponse {
+    let session = try await authorizedSession(request.sessionID, context: context)
+    return GetSessionResponse(session: session)
+  }
+
+  func list(_ request: ListSessionsRequest, context: ServerContext) async throws -> ListSessionsResponse {
+    let caller = try context.requireCaller()
+    let pageSize = request.pageSize == 0 ? 50 : Int(request.pageSize)
+    guard (1...100).contains(pageSize) else { throw RPCError.invalidArgument("page_size must be between 1 and 100") }
+    let cursor = request.pageToken.isEmpty ? nil : try PageToken(parsing: request.pageToken)
+    let all = try await backend.sessions(createdBy: caller.identity.username)
+    let remaining = cursor.map { cursor in all.filter { cursor.precedes($0) } } ?? all
+    let page = Array(remaining.prefix(pageSize))
+    let next = remaining.count > pageSize ? page.last.map { PageToken(after: $0).encoded } ?? "" : ""
+    return ListSessionsResponse(sessions: page, nextPageToken: next)
+  }
+
+  func renew(_ request: RenewSessionRequest, context: ServerContext) async throws -> RenewSessionResponse {
+    let session = try await authorizedSession(request.sessionID, context: context)
+    let ttl = try ttlSeconds(request.ttlSeconds)
+    let renewed = try await backend.renewSession(
+      id: session.id, ttlSeconds: ttl, expiresAtMs: Self.nowMs() + Int64(ttl) * 1000, caller: try context.requireCaller())
+    return RenewSessionResponse(session: renewed)
+  }
+
+  func delete(_ request: DeleteSessionRequest, context: ServerContext) async throws -> DeleteSessionResponse {
+    let session = try await authorizedSession(request.sessionID, context: context)
+    try await backend.deleteSession(id: session.id, caller: try context.requireCaller())
+    logger.info("session deleted", metadata: ["session.id": "\(session.id)"])
+    return DeleteSessionResponse()
+  }
+
+  func openTunnel(_ request: OpenTunnelRequest, context: ServerContext) async throws -> (OpenTunnelResponse, tunnelTarget: (any Channel)?) {
+    let session = try await authorizedSession(request.sessionID, context: context)
+    guard session.status == .running else {
+      throw RPCError.failedPrecondition("session \(session.id) is \(session.status), not running")
+    }
+    guard request.port <= 65535 else { throw RPCError.invalidArgument("port must be between 1 and 65535") }
+    let port = request.port == 0 ? Int(session.sshPort) : Int(request.port)
+    let target = "\(session.address):\(port)"
+    let channel: any Channel
+    do {
+      channel = try await ClientBootstrap(group: context.eventLoop)
+        .connectTimeout(.nanoseconds(tunnelConnectTimeout.nanosecondsClamped))
+        .channelOption(.allowRemoteHalfClosure, value: true)
+        .channelOption(.autoRead, value: false)
+        .connect(host: session.address, port: port).get()
+    } catch {
+      throw RPCError.unavailable("cannot connect to \(target): \(error)")
+    }
+    await backend.recordActivity(id: session.id)
+    return (OpenTunnelResponse(target: target), channel)
+  }
+
+  /// The session named by `id` if the caller created it: the one place the creator-only rule lives.
+  func authorizedSession(_ id: String, context: ServerContext) async throws -> Session {
+    let caller = try context.requireCaller()
+    guard UUID(uuidString: id) != nil else { throw RPCError.invalidArgument("session_id must be a UUID") }
+    guard let session = try await backend.session(id: id.lowercased()) else {
+      throw RPCError.notFound("session \(id) not found")
+    }
+    guard session.creator == caller.identity.username else {
+      throw RPCError.permissionDenied("session \(id) belongs to another caller")
+    }
+    return session
+  }
+
+  private func ttlSeconds(_ requested: UInt32) throws(RPCError) -> UInt32 {
+    let ttl = requested == 0 ? policy.defaultTTLSeconds : requested
+    guard (policy.minTTLSeconds...policy.maxTTLSeconds).contains(ttl) else {
+      throw .invalidArgument("ttl_seconds must be between \(policy.minTTLSeconds) and \(policy.maxTTLSeconds)")
+    }
+    return ttl
+  }
+
+  private func validate(metadata: [KeyValue]) throws(RPCError) {
+    guard metadata.count <= policy.maxMetadataEntries else {
+      throw .invalidArgument("at most \(policy.maxMetadataEntries) metadata entries are allowed")
+    }
+    for pair in metadata {
+      guard !pair.key.isEmpty, pair.key.utf8.count <= policy.maxMetadataKeyLength else {
+        throw .invalidArgument("metadata keys must be 1 to \(policy.maxMetadataKeyLength) bytes")
+      }
+      guard pair.value.utf8.count <= policy.maxMetadataValueLength else {
+        throw .invalidArgument("metadata value of '\(pair.key)' is longer than \(policy.maxMetadataValueLength) bytes")
+      }
+    }
+  }
+
+  static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
+
