@@ -1,0 +1,96 @@
+import AgentCubeCore
+import AgentCubeLocalBackend
+import AgentCubeServer
+import AgentCubeTransport
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `agentcubed`: the AgentCube session server on the embedded default (local sandboxes, token file).
+@main
+struct AgentCubeDaemon: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "agentcubed",
+    abstract: "Serve AgentCube sessions: isolated local sandboxes reachable over SSH.",
+    discussion: """
+      Listens on a Unix socket and on loopback TCP. Without --token-auth-file, the first run creates
+      <state-dir>/tokens.csv with one development token, and <state-dir>/developer.token holding the
+      same token for clients (agentcube --token-file). SIGTERM or SIGINT drains calls and stops;
+      sandboxes keep running and are adopted again by the next start on the same state directory.
+      """)
+
+  @OptionGroup var options: ServerOptions
+
+  func run() async throws {
+    var logger = Logger(label: "agentcubed")
+    logger.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
+
+    try FileManager.default.createDirectory(
+      atPath: options.stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    let tokenFile = try prepareTokenFile(logger: logger)
+    let authenticator = try TokenFileAuthenticator(path: tokenFile)
+
+    var backendConfiguration = LocalBackend.Configuration.defaults(stateDirectory: options.stateDir)
+    if let imagesFile = options.imagesFile {
+      for (name, image) in try LocalImage.loadImages(fromFile: imagesFile) { backendConfiguration.images[name] = image }
+    }
+    backendConfiguration.reapInterval = .milliseconds(options.reapIntervalMs)
+    let backend = try await LocalBackend(configuration: backendConfiguration, logger: logger)
+    let descriptor = backend.descriptor
+    if !descriptor.isolated {
+      logger.warning("sandboxes are NOT isolated", metadata: ["reason": "\(descriptor.isolationMessage)"])
+    }
+
+    if !options.unixSocket.isEmpty {
+      let directory = (options.unixSocket as NSString).deletingLastPathComponent
+      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+    }
+    let server = SessionServer(
+      configuration: .init(
+        transport: .init(
+          unixSocketPath: options.unixSocket.isEmpty ? nil : options.unixSocket, tcp: options.parsedTCP,
+          connection: .init(maxFrameSize: options.maxFrameSize, maxConcurrentCalls: options.maxConcurrentCalls, agent: "agentcubed/0.1"),
+          drainGrace: .seconds(options.drainGrace)),
+        policy: policy),
+      backend: backend, authenticator: authenticator, logger: logger)
+
+    let group = ServiceGroup(
+      configuration: .init(
+        services: [.init(service: BackendService(backend: backend)), .init(service: server)],
+        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
+  }
+
+  private var policy: SessionPolicy {
+    var policy = SessionPolicy.defaults
+    policy.minTTLSeconds = options.minTTL
+    policy.maxTTLSeconds = options.maxTTL
+    policy.defaultTTLSeconds = options.defaultTTL
+    policy.defaultIdleTimeoutSeconds = options.idleTimeout
+    return policy
+  }
+
+  /// The token file to authenticate against; on a first run without one, a development token.
+  private func prepareTokenFile(logger: Logger) throws -> String {
+    if let path = options.tokenAuthFile { return path }
+    let path = "\(options.stateDir)/tokens.csv"
+    let clientPath = "\(options.stateDir)/developer.token"
+    if try DevelopmentTokenFile.ensure(at: path, clientTokenPath: clientPath) {
+      logger.notice(
+        "created a development token", metadata: ["token_auth_file": "\(path)", "client_token_file": "\(clientPath)"])
+    }
+    logger.info("authenticating with a token file", metadata: ["token_auth_file": "\(path)", "client_token_file": "\(clientPath)"])
+    return path
+  }
+}
+
+/// Runs the local backend's reaper until graceful shutdown, then persists its state.
+struct BackendService: Service {
+  let backend: LocalBackend
+
+  func run() async throws {
+    try? await cancelWhenGracefulShutdown { try await backend.run() }
+    await backend.shutdown()
+  }
+}

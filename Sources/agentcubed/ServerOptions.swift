@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+
+/// `agentcubed` options; each flag also reads an `AGENTCUBE_*` environment variable.
+struct ServerOptions: ParsableArguments {
+  @Option(help: "Unix socket to listen on ('' for none). Env: AGENTCUBE_UNIX_SOCKET.")
+  var unixSocket: String = env("AGENTCUBE_UNIX_SOCKET") ?? Defaults.unixSocket
+
+  @Option(help: "TCP address to listen on, HOST:PORT ('' for none; loopback by default). Env: AGENTCUBE_TCP.")
+  var tcp: String = env("AGENTCUBE_TCP") ?? "127.0.0.1:7420"
+
+  @Option(help: "State directory: session records, workspaces, tokens. Env: AGENTCUBE_STATE_DIR.")
+  var stateDir: String = env("AGENTCUBE_STATE_DIR") ?? Defaults.stateDirectory
+
+  @Option(help: "Token file (kube-apiserver --token-auth-file format). Default: <state-dir>/tokens.csv, created with one development token. Env: AGENTCUBE_TOKEN_AUTH_FILE.")
+  var tokenAuthFile: String? = env("AGENTCUBE_TOKEN_AUTH_FILE")
+
+  @Option(help: "JSON file of extra local images. Env: AGENTCUBE_IMAGES_FILE.")
+  var imagesFile: String? = env("AGENTCUBE_IMAGES_FILE")
+
+  @Option(help: "Smallest TTL in seconds. Env: AGENTCUBE_MIN_TTL.")
+  var minTTL: UInt32 = env("AGENTCUBE_MIN_TTL").flatMap(UInt32.init) ?? 60
+
+  @Option(help: "Largest TTL in seconds. Env: AGENTCUBE_MAX_TTL.")
+  var maxTTL: UInt32 = env("AGENTCUBE_MAX_TTL").flatMap(UInt32.init) ?? 28800
+
+  @Option(help: "TTL when a request gives none, in seconds. Env: AGENTCUBE_DEFAULT_TTL.")
+  var defaultTTL: UInt32 = env("AGENTCUBE_DEFAULT_TTL").flatMap(UInt32.init) ?? 3600
+
+  @Option(help: "Idle timeout when a request gives none, in seconds (0: none). Env: AGENTCUBE_IDLE_TIMEOUT.")
+  var idleTimeout: UInt32 = env("AGENTCUBE_IDLE_TIMEOUT").flatMap(UInt32.init) ?? 1800
+
+  @Option(help: "How often expired and idle sessions are reaped, in milliseconds. Env: AGENTCUBE_REAP_INTERVAL_MS.")
+  var reapIntervalMs: Int = env("AGENTCUBE_REAP_INTERVAL_MS").flatMap(Int.init) ?? 1000
+
+  @Option(help: "Largest frame accepted, in bytes. Env: AGENTCUBE_MAX_FRAME_SIZE.")
+  var maxFrameSize: Int = env("AGENTCUBE_MAX_FRAME_SIZE").flatMap(Int.init) ?? 4 * 1024 * 1024
+
+  @Option(help: "Most calls in flight per connection. Env: AGENTCUBE_MAX_CONCURRENT_CALLS.")
+  var maxConcurrentCalls: Int = env("AGENTCUBE_MAX_CONCURRENT_CALLS").flatMap(Int.init) ?? 100
+
+  @Option(help: "Seconds that shutdown waits for calls in flight. Env: AGENTCUBE_DRAIN_GRACE.")
+  var drainGrace: Int = env("AGENTCUBE_DRAIN_GRACE").flatMap(Int.init) ?? 10
+
+  @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. Env: AGENTCUBE_LOG_LEVEL.")
+  var logLevel: String = env("AGENTCUBE_LOG_LEVEL") ?? "info"
+
+  func validate() throws {
+    guard minTTL >= 1, minTTL <= maxTTL, (minTTL...maxTTL).contains(defaultTTL) else {
+      throw ValidationError("TTL bounds must satisfy 1 <= --min-ttl <= --default-ttl <= --max-ttl")
+    }
+    guard maxFrameSize >= 64 * 1024, maxFrameSize <= 64 * 1024 * 1024 else {
+      throw ValidationError("--max-frame-size must be between 65536 and 67108864")
+    }
+    guard maxConcurrentCalls >= 1 else { throw ValidationError("--max-concurrent-calls must be at least 1") }
+    guard reapIntervalMs >= 10 else { throw ValidationError("--reap-interval-ms must be at least 10") }
+    guard unixSocket.isEmpty || unixSocket.utf8.count <= 107 else {
+      throw ValidationError("--unix-socket path is longer than 107 bytes")
+    }
+    guard tcp.isEmpty || parsedTCP != nil else { throw ValidationError("--tcp must be HOST:PORT") }
+    guard !unixSocket.isEmpty || !tcp.isEmpty else { throw ValidationError("listen on a Unix socket, TCP or both") }
+  }
+
+  var parsedTCP: (host: String, port: Int)? {
+    guard let colon = tcp.lastIndex(of: ":"), let port = Int(tcp[tcp.index(after: colon)...]), (0...65535).contains(port)
+    else { return nil }
+    var host = String(tcp[..<colon])
+    if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    return host.isEmpty ? nil : (host, port)
+  }
+}
+
+/// Defaults shared with the CLI's documentation.
+enum Defaults {
+  /// The Unix socket both `agentcubed` and `agentcube` use by default.
+  static let unixSocket = "/tmp/agentcube/agentcube.sock"
+
+  /// `$XDG_STATE_HOME/agentcube`, else `~/.local/state/agentcube`.
+  static var stateDirectory: String {
+    if let xdg = env("XDG_STATE_HOME"), !xdg.isEmpty { return "\(xdg)/agentcube" }
+    return "\(NSHomeDirectory())/.local/state/agentcube"
+  }
+}
+
+func env(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }

@@ -1,0 +1,32 @@
+/// Thrown by ``withTimeout(_:_:)`` when the operation did not finish in time.
+public struct TimedOut: Error, CustomStringConvertible {
+  public var description: String
+}
+
+/// Runs `operation`, failing with ``TimedOut`` after `timeout`; every wait in tests goes through here.
+public func withTimeout<T: Sendable>(
+  _ timeout: Duration, _ what: String = "operation", _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
+  try await withThrowingTaskGroup(of: T.self) { group in
+    group.addTask { try await operation() }
+    group.addTask {
+      try await Task.sleep(for: timeout)
+      throw TimedOut(description: "\(what) did not finish within \(timeout)")
+    }
+    defer { group.cancelAll() }
+    return try await group.next()!
+  }
+}
+
+/// Polls `condition` until it holds or `timeout` passes (for state owned by other processes).
+public func eventually(
+  _ timeout: Duration = .seconds(10), every interval: Duration = .milliseconds(50), _ what: String,
+  _ condition: @Sendable () async throws -> Bool
+) async throws {
+  let deadline = ContinuousClock.now + timeout
+  while ContinuousClock.now < deadline {
+    if try await condition() { return }
+    try await Task.sleep(for: interval)
+  }
+  throw TimedOut(description: "\(what) did not happen within \(timeout)")
+}
