@@ -15,6 +15,6 @@ struct AgentCubeCommand: AsyncParsableCommand {
       \(ExitCodes.helpText)
       """,
     // Issue #3 adds `tunnel`, `port-forward` and `ssh` here.
-    subcommands: [HealthCommand.self]
+    subcommands: [HealthCommand.self, SessionCommand.self]
   )
 }
