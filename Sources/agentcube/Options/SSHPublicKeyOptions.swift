@@ -26,7 +26,8 @@ struct SSHPublicKeyOptions: ParsableArguments {
 
   /// The key line to send, or `nil` for none.
   ///
-  /// - Throws: ``CommandError`` when the file cannot be read or holds no single public key.
+  /// - Throws: ``CommandError`` when the file cannot be read or does not hold exactly one public key
+  ///   line; `ValidationError` for a bad --ssh-public-key (already caught by ``validate()``).
   func publicKey() throws -> String? {
     if let sshPublicKey {
       return try Self.keyLine(in: sshPublicKey, source: "--ssh-public-key", error: ValidationError.init)
