@@ -46,6 +46,7 @@ extension LocalBackend {
         process, image: image, address: address, layout: layout,
         deadline: min(deadline, started + configuration.startTimeout), logger: logger)
       guard entries[spec.id]?.phase == .starting else { throw CancellationError() }
+      entries[spec.id]?.phase = .running
       entries[spec.id]?.record.session.status = .running
       entries[spec.id]?.record.session.lastActivityAtMs = wallClockMilliseconds()
       try store.save(entries[spec.id]!.record)  // present: checked just above, no await since
