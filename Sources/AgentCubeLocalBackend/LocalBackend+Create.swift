@@ -91,7 +91,7 @@ extension LocalBackend {
         inner: launcher.bubblewrap(layout: layout))
       program = .init(
         arguments: openSSH.arguments(layout: layout), environment: environment, privileged: true,
-        readOnlyBinds: [layout.sshd, layout.bin])
+        readOnlyBinds: [layout.sshd, layout.bin], replacedFiles: ["/etc/shadow": openSSH.shadow(layout)])
     case .command(let arguments, _):
       let expanded = arguments.map { argument in
         environment.reduce(argument) { $0.replacing("${\($1.key)}", with: $1.value) }

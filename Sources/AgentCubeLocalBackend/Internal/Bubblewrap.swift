@@ -13,8 +13,10 @@ struct Bubblewrap: Sendable {
   var workspace: String
   /// Directories replaced by an empty read-only directory (e.g. the login user's home).
   var hiddenDirectories: [String] = []
-  /// Files replaced by an empty read-only file (e.g. /etc/shadow).
+  /// Files replaced by /dev/null, bound without device access: opening them fails (e.g. /etc/shadow).
   var hiddenFiles: [String] = []
+  /// Replacements for some of `hiddenFiles`: destination to source, bound read-only.
+  var replacedFiles: [String: String] = [:]
   /// Paths bound read-only at their own place inside the hidden state directory.
   var readOnlyBinds: [String] = []
 
@@ -60,7 +62,7 @@ struct Bubblewrap: Sendable {
     // bwrap creates mount points in these empty tmpfs directories while it sets up.
     var arguments: [String] = []
     for directory in hiddenDirectories { arguments += ["--tmpfs", directory] }
-    for file in hiddenFiles { arguments += ["--ro-bind", "/dev/null", file] }
+    for file in hiddenFiles { arguments += ["--ro-bind", replacedFiles[file] ?? "/dev/null", file] }
     arguments += ["--tmpfs", stateDirectory, "--bind", workspace, workspace]
     for path in readOnlyBinds { arguments += ["--ro-bind", path, path] }
     for directory in hiddenDirectories + [stateDirectory] { arguments += ["--remount-ro", directory] }

@@ -45,7 +45,13 @@ struct OpenSSHImage: Sendable {
     let config = sshdConfig(layout: layout, address: address, port: port, hostKey: hostKey, user: user.name)
     try FileSystem.write(Array(config.utf8), to: layout.sshd + "/sshd_config", mode: 0o644)
     try FileSystem.write(Array(dispatcher(inner: inner).utf8), to: layout.bin + "/dispatch", mode: 0o755)
+    // sshd (without PAM) refuses accounts whose shadow entry is locked ("!..."), as root's often
+    // is; it sees this entry instead of the host's, which keeps the hashes hidden as well.
+    try FileSystem.write(Array("\(user.name):*:1:0:99999:7:::\n".utf8), to: shadow(layout), mode: 0o600)
   }
+
+  /// The shadow file sshd sees as /etc/shadow.
+  func shadow(_ layout: SandboxLayout) -> String { layout.sshd + "/shadow" }
 
   /// sshd's argv inside the sandbox: in the foreground, logging to stderr (the output log).
   func arguments(layout: SandboxLayout) -> [String] {
@@ -79,7 +85,7 @@ struct OpenSSHImage: Sendable {
     PrintLastLog no
     MaxAuthTries 3
     LoginGraceTime 30
-    LogLevel ERROR
+    LogLevel INFO
     Subsystem sftp \(sftpServer)
     ForceCommand \(layout.bin)/dispatch
 

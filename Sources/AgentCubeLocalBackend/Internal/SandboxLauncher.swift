@@ -23,20 +23,23 @@ struct SandboxLauncher: Sendable {
     var environment: [String: String]
     var privileged: Bool
     var readOnlyBinds: [String]
+    /// Hidden files to show with other content: destination to source.
+    var replacedFiles: [String: String] = [:]
   }
 
   /// The bubblewrap setup for a session's workspace (also used for the OpenSSH image's inner sandbox).
-  func bubblewrap(layout: SandboxLayout, readOnlyBinds: [String] = []) -> Bubblewrap {
+  func bubblewrap(layout: SandboxLayout, readOnlyBinds: [String] = [], replacedFiles: [String: String] = [:]) -> Bubblewrap {
     Bubblewrap(
       executable: bubblewrap, stateDirectory: stateDirectory, workspace: layout.workspace,
-      hiddenDirectories: hiddenDirectories, hiddenFiles: hiddenFiles, readOnlyBinds: readOnlyBinds)
+      hiddenDirectories: hiddenDirectories, hiddenFiles: hiddenFiles, replacedFiles: replacedFiles,
+      readOnlyBinds: readOnlyBinds)
   }
 
   /// Starts `program` for the session at `layout`; returns the sandbox leader's identity.
   func launch(_ program: Program, layout: SandboxLayout, hostname: String) throws -> ProcessIdentity {
     var command = program.arguments
     if isolated {
-      command = bubblewrap(layout: layout, readOnlyBinds: program.readOnlyBinds)
+      command = bubblewrap(layout: layout, readOnlyBinds: program.readOnlyBinds, replacedFiles: program.replacedFiles)
         .sandboxArguments(hostname: hostname, privileged: program.privileged) + command
     }
     // posix_spawn cannot set resource limits: prlimit(1) (util-linux) sets soft and hard limits
