@@ -35,13 +35,12 @@ struct Isolation: Sendable {
       }
     }
     if let failure = await works(privileged: false) {
-      logger.warning("sandboxes are not isolated", metadata: ["isolation.reason": "\(failure)"])
       return Isolation(available: false, privilegedAvailable: false, message: "not isolated: \(failure)")
     }
     var privileged = false
     if isRoot {
       if let failure = await works(privileged: true) {
-        logger.warning("the OpenSSH image is unavailable", metadata: ["isolation.reason": "\(failure)"])
+        logger.warning("privileged bubblewrap sandboxes do not work", metadata: ["isolation.reason": "\(failure)"])
       } else {
         privileged = true
       }
