@@ -63,11 +63,14 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // glibc's GNU posix_spawn extensions (setsid, closefrom, chdir) for the local backend.
+    .target(name: "CAgentCubeProcess"),
     // The embedded default: local isolated process sandboxes (bubblewrap + sshd).
     .target(
       name: "AgentCubeLocalBackend",
       dependencies: [
         "AgentCubeCore",
+        "CAgentCubeProcess",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings
@@ -147,7 +150,11 @@ let package = Package(
     ),
     .testTarget(
       name: "AgentCubeLocalBackendTests",
-      dependencies: ["AgentCubeLocalBackend", "AgentCubeCore"],
+      dependencies: [
+        "AgentCubeLocalBackend",
+        "AgentCubeCore",
+        .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: swiftSettings
     ),
     .testTarget(

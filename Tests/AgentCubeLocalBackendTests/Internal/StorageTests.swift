@@ -1,0 +1,63 @@
+import AgentCubeCore
+import Glibc
+import Testing
+
+@testable import AgentCubeLocalBackend
+
+@Suite("SessionStore, FileSystem, OutputTail")
+struct StorageTests {
+  @Test("records round-trip; broken ones are set aside; leftovers of interrupted writes go")
+  func store() throws {
+    let context = try TestContext()
+    defer { context.remove() }
+    let store = try SessionStore(directory: context.directory + "/sessions")
+    let record = SessionRecord(
+      session: Session(id: "abc-1", status: .running, address: "127.1.1.1"),
+      process: ProcessIdentity(pid: 5, startTime: 6), isolated: true)
+    try store.save(record)
+    try FileSystem.write(Array("{not json".utf8), to: store.directory + "/bad-1.json", mode: 0o600)
+    try FileSystem.write(Array("x".utf8), to: store.directory + "/.abc-2.json.tmp", mode: 0o600)
+    let loaded = store.loadAll()
+    #expect(loaded.records == [record])
+    #expect(loaded.problems == ["bad-1.json"])
+    #expect(FileSystem.list(store.directory)?.sorted() == ["abc-1.json", "bad-1.json.corrupt"])
+    var info = stat()
+    #expect(stat(store.directory, &info) == 0 && info.st_mode & 0o777 == 0o700)
+    #expect(stat(store.path(for: "abc-1"), &info) == 0 && info.st_mode & 0o777 == 0o600)
+    try store.remove(id: "abc-1")
+    #expect(store.loadAll().records.isEmpty)
+  }
+
+  @Test("removeTree removes links, not what they point to")
+  func removeTree() throws {
+    let context = try TestContext()
+    defer { context.remove() }
+    let outside = context.directory + "/outside"
+    try FileSystem.makeDirectory(outside, mode: 0o755)
+    try FileSystem.write(Array("keep".utf8), to: outside + "/file", mode: 0o644)
+    let tree = context.directory + "/tree"
+    try FileSystem.makeDirectory(tree + "/a/b", mode: 0o755)
+    symlink(outside, tree + "/a/link")
+    try FileSystem.write([], to: tree + "/a/b/f", mode: 0o644)
+    chmod(tree + "/a/b", 0o500)
+    try FileSystem.removeTree(tree)
+    #expect(!FileSystem.exists(tree))
+    #expect(FileSystem.read(outside + "/file") == Array("keep".utf8))
+    try FileSystem.removeTree(tree)  // a missing tree is fine
+  }
+
+  @Test("the output tail is the end of the last lines, with secrets left out")
+  func tail() {
+    let text = """
+      partial line
+      starting server
+      -----BEGIN OPENSSH PRIVATE KEY-----
+      b3BlbnNzaC1rZXktdjEAAAAA
+      -----END OPENSSH PRIVATE KEY-----
+      using API_TOKEN=abc123
+      fatal: bind failed\u{7}
+      """
+    let cleaned = OutputTail.clean(Array(text.utf8), truncated: true)
+    #expect(cleaned == "starting server\n<line redacted>\nfatal: bind failed?")
+  }
+}
