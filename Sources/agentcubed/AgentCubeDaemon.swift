@@ -6,6 +6,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// `agentcubed`: the AgentCube session server on the embedded default (local sandboxes, token file).
 @main
@@ -32,8 +33,8 @@ struct AgentCubeDaemon: AsyncParsableCommand {
     let authenticator = try TokenFileAuthenticator(path: tokenFile)
 
     var backendConfiguration = LocalBackend.Configuration.defaults(stateDirectory: options.stateDir)
-    if let imagesFile = options.imagesFile {
-      for (name, image) in try LocalImage.loadImages(fromFile: imagesFile) { backendConfiguration.images[name] = image }
+    if !options.imagesFile.isEmpty {
+      for (name, image) in try LocalImage.loadImages(fromFile: options.imagesFile) { backendConfiguration.images[name] = image }
     }
     backendConfiguration.reapInterval = .milliseconds(options.reapIntervalMs)
     let backend = try await LocalBackend(configuration: backendConfiguration, logger: logger)
@@ -73,7 +74,7 @@ struct AgentCubeDaemon: AsyncParsableCommand {
 
   /// The token file to authenticate against; on a first run without one, a development token.
   private func prepareTokenFile(logger: Logger) throws -> String {
-    if let path = options.tokenAuthFile { return path }
+    if !options.tokenAuthFile.isEmpty { return options.tokenAuthFile }
     let path = "\(options.stateDir)/tokens.csv"
     let clientPath = "\(options.stateDir)/developer.token"
     if try DevelopmentTokenFile.ensure(at: path, clientTokenPath: clientPath) {

@@ -13,10 +13,10 @@ struct ServerOptions: ParsableArguments {
   var stateDir: String = env("AGENTCUBE_STATE_DIR") ?? Defaults.stateDirectory
 
   @Option(help: "Token file (kube-apiserver --token-auth-file format). Default: <state-dir>/tokens.csv, created with one development token. Env: AGENTCUBE_TOKEN_AUTH_FILE.")
-  var tokenAuthFile: String? = env("AGENTCUBE_TOKEN_AUTH_FILE")
+  var tokenAuthFile: String = env("AGENTCUBE_TOKEN_AUTH_FILE") ?? ""
 
   @Option(help: "JSON file of extra local images. Env: AGENTCUBE_IMAGES_FILE.")
-  var imagesFile: String? = env("AGENTCUBE_IMAGES_FILE")
+  var imagesFile: String = env("AGENTCUBE_IMAGES_FILE") ?? ""
 
   @Option(help: "Smallest TTL in seconds. Env: AGENTCUBE_MIN_TTL.")
   var minTTL: UInt32 = env("AGENTCUBE_MIN_TTL").flatMap(UInt32.init) ?? 60

@@ -77,12 +77,31 @@ import Testing
 
   @Test func deadlineEndsTheCallAndCancelsTheHandler() async throws {
     try await withServer { server, probe in
-      let connection = try await server.connect()
-      // The client's own timer is later than the server's, so the server's answer is what arrives.
+      // A raw client, so that only the server's timer can end the call.
+      let raw = try await RawConnection.connect(unixSocket: server.socketPath)
+      try await raw.sendPreface()
       var wire = try request(TestMethods.block)
       wire.timeoutMicros = 200_000
-      let response = try await connection.unary(wire, deadline: .now + .seconds(5))
-      #expect(response.code == .deadlineExceeded)
+      var bytes = ByteBuffer()
+      try bytes.writeFrame(type: .request, callID: 1, message: wire)
+      try await raw.send(bytes)
+      _ = try await raw.readPreface()
+      #expect(try await raw.readFrame()?.type == .settings)
+      let response = try #require(try await raw.readFrame())
+      #expect(response.callID == 1)
+      #expect(try WireResponse(payload: response.payload).code == .deadlineExceeded)
+      #expect(try await probe.next() == "started")
+      #expect(try await probe.next() == "cancelled")
+      await raw.close()
+    }
+  }
+
+  @Test func clientDeadlineFailsTheCallAndCancelsIt() async throws {
+    try await withServer { server, probe in
+      let connection = try await server.connect()
+      await #expect(throws: RPCError(code: .deadlineExceeded, message: "deadline exceeded")) {
+        _ = try await connection.unary(try request(TestMethods.block), deadline: .now + .milliseconds(300))
+      }
       #expect(try await probe.next() == "started")
       #expect(try await probe.next() == "cancelled")
       await connection.close()
