@@ -52,7 +52,9 @@ extension LocalBackend {
       entries[spec.id]?.phase = .running
       entries[spec.id]?.record.session.status = .running
       entries[spec.id]?.record.session.lastActivityAtMs = wallClockMilliseconds()
-      try store.save(entries[spec.id]!.record)  // present: checked just above, no await since
+      let record = entries[spec.id]!.record  // present: checked just above, no await since
+      try store.save(record)
+      entries[spec.id]?.persistedActivityAtMs = record.session.lastActivityAtMs
       logger.info(
         "session started",
         metadata: [
