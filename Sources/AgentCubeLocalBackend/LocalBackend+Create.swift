@@ -10,7 +10,9 @@ extension LocalBackend {
   ///   starting (with the end of its output); `DEADLINE_EXCEEDED` when it does not serve by
   ///   `deadline` or ``Configuration/startTimeout``; `RESOURCE_EXHAUSTED` when the address pool is
   ///   used up. The sandbox and its files are removed on every failure.
-  public func createSession(_ spec: SessionSpec, caller: Caller, deadline: ContinuousClock.Instant) async throws -> Session {
+  public func createSession(_ spec: SessionSpec, caller: Caller, deadline: ContinuousClock.Instant) async throws
+    -> Session
+  {
     guard !isShutDown else { throw RPCError.unavailable("the local backend is shutting down") }
     guard let image = configuration.images[spec.image] else {
       let known = configuration.images.keys.sorted().joined(separator: ", ")
@@ -30,7 +32,8 @@ extension LocalBackend {
     let session = Session(
       id: spec.id, name: spec.name, namespace: spec.namespace, creator: spec.creator, image: spec.image,
       status: .pending, createdAtMs: spec.createdAtMs, expiresAtMs: spec.expiresAtMs,
-      lastActivityAtMs: wallClockMilliseconds(), ttlSeconds: spec.ttlSeconds, idleTimeoutSeconds: spec.idleTimeoutSeconds,
+      lastActivityAtMs: wallClockMilliseconds(), ttlSeconds: spec.ttlSeconds,
+      idleTimeoutSeconds: spec.idleTimeoutSeconds,
       metadata: spec.metadata, sshUser: configuration.sshUser, sshPort: UInt32(image.port), address: address)
     entries[spec.id] = Entry(
       record: SessionRecord(session: session, process: nil, isolated: isolation.available), phase: .starting,
@@ -49,7 +52,9 @@ extension LocalBackend {
       entries[spec.id]?.phase = .running
       entries[spec.id]?.record.session.status = .running
       entries[spec.id]?.record.session.lastActivityAtMs = wallClockMilliseconds()
-      try store.save(entries[spec.id]!.record)  // present: checked just above, no await since
+      let record = entries[spec.id]!.record  // present: checked just above, no await since
+      try store.save(record)
+      entries[spec.id]?.persistedActivityAtMs = record.session.lastActivityAtMs
       logger.info(
         "session started",
         metadata: [

@@ -14,7 +14,8 @@ extension LocalBackend {
     var victims: [(id: String, reason: String)] = []
     for record in records {
       let id = record.session.id
-      var entry = Entry(record: record, phase: .running, isChild: false, persistedActivityAtMs: record.session.lastActivityAtMs)
+      var entry = Entry(
+        record: record, phase: .running, isChild: false, persistedActivityAtMs: record.session.lastActivityAtMs)
       let reason: String? =
         if record.session.status != .running || record.process == nil {
           "was still starting when the server stopped"
@@ -27,7 +28,10 @@ extension LocalBackend {
       } else {
         logger.info(
           "session re-adopted",
-          metadata: ["session.id": "\(id)", "session.address": "\(record.session.address)", "sandbox.pid": "\(record.process?.pid ?? 0)"])
+          metadata: [
+            "session.id": "\(id)", "session.address": "\(record.session.address)",
+            "sandbox.pid": "\(record.process?.pid ?? 0)",
+          ])
       }
       entries[id] = entry
     }

@@ -88,7 +88,8 @@ public actor LocalBackend: SessionBackend {
       bubblewrap: configuration.bubblewrapPath, isRoot: isRoot, scratchDirectory: configuration.stateDirectory,
       logger: logger)
     self.isolation = isolation
-    self.descriptor = BackendDescriptor(name: "local", isolated: isolation.available, isolationMessage: isolation.message)
+    self.descriptor = BackendDescriptor(
+      name: "local", isolated: isolation.available, isolationMessage: isolation.message)
     let sshAccount = UserAccount.named(configuration.sshUser)
     self.sshAccount = sshAccount
     let hidden = SandboxLauncher.sensitivePaths(home: sshAccount?.home)

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+  import FoundationEssentials
 #else
-import Foundation
+  import Foundation
 #endif
 
 extension LocalImage {
@@ -76,12 +76,18 @@ private struct ImagesFile: Decodable {
     var readiness: String?
 
     func image(named name: String, source: String) throws -> LocalImage {
-      func invalid(_ why: String) -> LocalBackendError { LocalBackendError("images file \(source): image '\(name)': \(why)") }
+      func invalid(_ why: String) -> LocalBackendError {
+        LocalBackendError("images file \(source): image '\(name)': \(why)")
+      }
       if let builtin {
-        guard builtin == "openssh", command == nil else { throw invalid("builtin must be \"openssh\", without command") }
+        guard builtin == "openssh", command == nil else {
+          throw invalid("builtin must be \"openssh\", without command")
+        }
         return .openSSH
       }
-      guard let command, let program = command.first, !program.isEmpty else { throw invalid("command must be a non-empty array") }
+      guard let command, let program = command.first, !program.isEmpty else {
+        throw invalid("command must be a non-empty array")
+      }
       guard let port, (1...65535).contains(port) else { throw invalid("port must be within 1...65535") }
       let check: LocalImage.Readiness
       switch readiness ?? "tcp" {

@@ -32,10 +32,13 @@ struct LocalBackendLifecycleTests {
       let now = wallClockMilliseconds()
       var specs = [
         makeSpec(image: "hello", createdAtMs: now), makeSpec(image: "hello", createdAtMs: now - 5000),
-        makeSpec(image: "hello", createdAtMs: now - 5000), makeSpec(image: "hello", creator: bob, createdAtMs: now - 9000),
+        makeSpec(image: "hello", createdAtMs: now - 5000),
+        makeSpec(image: "hello", creator: bob, createdAtMs: now - 9000),
       ]
       specs[2].id = "00000000-" + specs[2].id.dropFirst(9)  // sorts first among the two equal times
-      for spec in specs { _ = try await backend.createSession(spec, caller: try caller(spec.creator), deadline: soon()) }
+      for spec in specs {
+        _ = try await backend.createSession(spec, caller: try caller(spec.creator), deadline: soon())
+      }
       let listed = try await backend.sessions(createdBy: alice).map(\.id)
       #expect(listed == [specs[2].id, specs[1].id, specs[0].id])
       #expect(try await backend.sessions(createdBy: bob).map(\.id) == [specs[3].id])
@@ -49,7 +52,8 @@ struct LocalBackendLifecycleTests {
       let spec = makeSpec(image: "hello", ttlSeconds: 600)
       _ = try await backend.createSession(spec, caller: try caller(), deadline: soon())
       let expires = wallClockMilliseconds() + 7_200_000
-      let renewed = try await backend.renewSession(id: spec.id, ttlSeconds: 7200, expiresAtMs: expires, caller: try caller())
+      let renewed = try await backend.renewSession(
+        id: spec.id, ttlSeconds: 7200, expiresAtMs: expires, caller: try caller())
       #expect(renewed.ttlSeconds == 7200 && renewed.expiresAtMs == expires)
       #expect(try await backend.session(id: spec.id)?.expiresAtMs == expires)
       let store = try SessionStore(directory: context.stateDirectory + "/sessions")
@@ -85,7 +89,8 @@ struct LocalBackendLifecycleTests {
 
   @Test("recordActivity updates the session and is written to disk, rate-limited")
   func activity() async throws {
-    try await withBackend(configure: { $0.activityPersistInterval = .seconds(3600) }) { backend, context in
+    let rarely: (inout LocalBackend.Configuration) -> Void = { $0.activityPersistInterval = .seconds(3600) }
+    try await withBackend(configure: rarely) { backend, context in
       let spec = makeSpec(image: "hello")
       let created = try await backend.createSession(spec, caller: try caller(), deadline: soon())
       let store = try SessionStore(directory: context.stateDirectory + "/sessions")

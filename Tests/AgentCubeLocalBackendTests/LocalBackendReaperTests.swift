@@ -75,7 +75,8 @@ struct LocalBackendReaperTests {
     var processes: [String: ProcessIdentity] = [:]
     for spec in [live, dead, expiring, recycled] {
       sessions[spec.id] = try await first.createSession(spec, caller: try caller(), deadline: soon())
-      processes[spec.id] = try #require(await first.processForTesting(spec.id))
+      let process = try #require(await first.processForTesting(spec.id))
+      processes[spec.id] = process
     }
     await first.shutdown()
     // Server stop leaves sandboxes running.

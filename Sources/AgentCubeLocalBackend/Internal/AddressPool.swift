@@ -18,7 +18,9 @@ struct AddressPool: Sendable {
     let parts = cidr.split(separator: "/")
     guard parts.count == 2, let bits = UInt32(parts[1]), (8...30).contains(bits),
       let base = AddressPool.parse(String(parts[0])), base >> 24 == 127
-    else { throw LocalBackendError("address pool must be a range inside 127.0.0.0/8 like 127.77.0.0/16, not '\(cidr)'") }
+    else {
+      throw LocalBackendError("address pool must be a range inside 127.0.0.0/8 like 127.77.0.0/16, not '\(cidr)'")
+    }
     let mask = ~(UInt32.max >> bits)
     let network = base & mask
     first = network + 1

@@ -43,7 +43,9 @@ struct Bubblewrap: Sendable {
     var arguments = [executable, "--unshare-user", "--cap-drop", "ALL", "--unshare-ipc", "--unshare-cgroup-try"]
     arguments += ["--ro-bind", "/", "/", "--dev", "/dev", "--tmpfs", "/tmp"]
     arguments += filesystemArguments()
-    arguments += ["--chdir", workspace, "--setenv", "HOME", workspace, "--setenv", "AGENTCUBE_WORKSPACE", workspace, "--"]
+    arguments += [
+      "--chdir", workspace, "--setenv", "HOME", workspace, "--setenv", "AGENTCUBE_WORKSPACE", workspace, "--",
+    ]
     return arguments
   }
 

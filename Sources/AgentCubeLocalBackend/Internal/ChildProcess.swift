@@ -73,8 +73,7 @@ enum ChildProcess {
     let argv = request.arguments.map { strdup($0) } + [nil]
     let envp = request.environment.map { strdup($0) } + [nil]
     defer {
-      argv.forEach { free($0) }
-      envp.forEach { free($0) }
+      for pointer in argv + envp { free(pointer) }
     }
     var pid: Int32 = 0
     let result = posix_spawn(&pid, request.executable, &actions, &attributes, argv, envp)

@@ -16,10 +16,12 @@ struct OpenSSHImage: Sendable {
   /// Why the image cannot start here, or `nil` when it can.
   func unavailableReason(isRoot: Bool, isolation: Isolation) -> String? {
     guard isRoot else {
-      return "the default image runs OpenSSH sshd, whose privilege separation needs root: run the server as root, or configure a custom image"
+      return
+        "the default image runs OpenSSH sshd, whose privilege separation needs root: run the server as root, or configure a custom image"
     }
     guard isolation.available, isolation.privilegedAvailable else {
-      return "the default image needs bubblewrap to keep SSH users unprivileged, and it is unavailable (\(isolation.message))"
+      return
+        "the default image needs bubblewrap to keep SSH users unprivileged, and it is unavailable (\(isolation.message))"
     }
     for tool in [sshd, sftpServer, keygen] where access(tool, X_OK) != 0 {
       return "the default image needs OpenSSH (\(tool) is missing): install openssh-server and openssh-sftp-server"

@@ -21,8 +21,10 @@ enum OutputTail {
       kept.append(redact(String(line)))
     }
     let text = kept.joined(separator: "\n")
-    return String(text.unicodeScalars.map { $0 == "\n" || $0 == "\t" || $0.value >= 0x20 && $0.value != 0x7f ? Character($0) : "?" })
-      .trimmingSpaces()
+    return String(
+      text.unicodeScalars.map { $0 == "\n" || $0 == "\t" || $0.value >= 0x20 && $0.value != 0x7f ? Character($0) : "?" }
+    )
+    .trimmingSpaces()
   }
 
   /// Hides the values of `token=`, `password=`, `secret=` and `authorization:`-like words.

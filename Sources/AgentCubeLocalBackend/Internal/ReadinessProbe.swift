@@ -12,9 +12,11 @@ enum ReadinessProbe {
     case notReady
   }
 
-  static func check(address: String, port: UInt16, readiness: LocalImage.Readiness, timeout: Duration) async -> Outcome {
+  static func check(address: String, port: UInt16, readiness: LocalImage.Readiness, timeout: Duration) async -> Outcome
+  {
     guard let socketAddress = SocketAddress(address: address, port: port) else { return .notReady }
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    let fd = socket(
+      AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { return .notReady }
     defer { close(fd) }
     let deadline = ContinuousClock.now + timeout

@@ -28,7 +28,9 @@ struct SandboxLauncher: Sendable {
   }
 
   /// The bubblewrap setup for a session's workspace (also used for the OpenSSH image's inner sandbox).
-  func bubblewrap(layout: SandboxLayout, readOnlyBinds: [String] = [], replacedFiles: [String: String] = [:]) -> Bubblewrap {
+  func bubblewrap(layout: SandboxLayout, readOnlyBinds: [String] = [], replacedFiles: [String: String] = [:])
+    -> Bubblewrap
+  {
     Bubblewrap(
       executable: bubblewrap, stateDirectory: stateDirectory, workspace: layout.workspace,
       hiddenDirectories: hiddenDirectories, hiddenFiles: hiddenFiles, replacedFiles: replacedFiles,
@@ -39,7 +41,8 @@ struct SandboxLauncher: Sendable {
   func launch(_ program: Program, layout: SandboxLayout, hostname: String) throws -> ProcessIdentity {
     var command = program.arguments
     if isolated {
-      command = bubblewrap(layout: layout, readOnlyBinds: program.readOnlyBinds, replacedFiles: program.replacedFiles)
+      command =
+        bubblewrap(layout: layout, readOnlyBinds: program.readOnlyBinds, replacedFiles: program.replacedFiles)
         .sandboxArguments(hostname: hostname, privileged: program.privileged) + command
     }
     // posix_spawn cannot set resource limits: prlimit(1) (util-linux) sets soft and hard limits

@@ -40,7 +40,8 @@ struct ConfigurationTests {
     let joined = arguments.joined(separator: " ")
     #expect(joined.hasPrefix("/usr/bin/bwrap --unshare-user --cap-drop ALL"))
     #expect(joined.contains("--ro-bind / /"))
-    #expect(joined.contains("--tmpfs /var/lib/ac --bind /var/lib/ac/sandboxes/s/workspace /var/lib/ac/sandboxes/s/workspace"))
+    #expect(
+      joined.contains("--tmpfs /var/lib/ac --bind /var/lib/ac/sandboxes/s/workspace /var/lib/ac/sandboxes/s/workspace"))
     #expect(joined.contains("--remount-ro /root --remount-ro /var/lib/ac"))
     #expect(joined.contains("--ro-bind /dev/null /etc/shadow"))
     #expect(arguments.last == "--")
