@@ -112,7 +112,9 @@ let package = Package(
       dependencies: [
         "AgentCube",
         "AgentCubeServer",
+        "AgentCubeLocalBackend",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
       ],
       path: "Benchmarks/AgentCubeBenchmarks",
       swiftSettings: swiftSettings

@@ -1,0 +1,132 @@
+import AgentCube
+import AgentCubeLocalBackend
+import AgentCubeTransport
+import ArgumentParser
+import Foundation
+import Logging
+
+/// `agentcube-bench`: unary calls over the Unix socket against the real server, in this process.
+@main
+struct AgentCubeBench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "agentcube-bench",
+    abstract: "Measure unary calls over the Unix socket against an in-process AgentCube server.",
+    discussion: """
+      Starts the real SessionServer (logging and token-file authentication interceptors, the router,
+      the local backend in a temporary state directory) on a Unix socket, then, for every method and
+      concurrency level, runs that many tasks sharing one SDK client (one connection), each with one
+      call in flight: a warm-up, then the measured phase. Prints a Markdown table: calls/s, latency
+      percentiles, CPU time per call and peak RSS of this process (server and client together).
+      Build and run in release mode.
+      """)
+
+  @Option(help: "Seconds of the measured phase of each configuration.")
+  var duration: Double = 10
+
+  @Option(help: "Instead of --duration: this many calls per configuration.")
+  var calls: Int?
+
+  @Option(
+    help: "Calls in flight, comma-separated (at most 100, the server's per-connection limit).",
+    transform: { try parseList($0, Int.init) })
+  var concurrency: [Int] = [1, 32]
+
+  @Option(
+    help: "Methods, comma-separated: \(BenchmarkMethod.allCases.map(\.rawValue).joined(separator: ", ")).",
+    transform: { try parseList($0, BenchmarkMethod.init(rawValue:)) })
+  var method: [BenchmarkMethod] = [.health, .listSessions]
+
+  @Option(help: "Seconds of warm-up (same load, not measured) before each configuration.")
+  var warmup: Double = 2
+
+  @Option(help: "Most latencies recorded per configuration (8 bytes each, reserved up front).")
+  var maxSamples: Int = 4_000_000
+
+  @Option(help: "Server log level; successful calls log at debug, NOT_FOUND at info.")
+  var logLevel: String = "warning"
+
+  func validate() throws {
+    guard duration > 0, duration <= 3600 else { throw ValidationError("--duration must be in (0, 3600] seconds") }
+    guard warmup >= 0, warmup <= 600 else { throw ValidationError("--warmup must be in [0, 600] seconds") }
+    guard !concurrency.isEmpty, concurrency.allSatisfy({ (1...100).contains($0) }) else {
+      throw ValidationError("--concurrency values must be between 1 and 100")
+    }
+    guard !method.isEmpty else { throw ValidationError("--method needs at least one method") }
+    guard (1...100_000_000).contains(maxSamples) else {
+      throw ValidationError("--max-samples must be in 1...100000000")
+    }
+    if let calls {
+      guard (1...maxSamples).contains(calls) else {
+        throw ValidationError("--calls must be between 1 and --max-samples")
+      }
+      guard concurrency.allSatisfy({ $0 <= calls }) else {
+        throw ValidationError("--calls must be at least --concurrency")
+      }
+    }
+    guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+  }
+
+  func run() async throws {
+    // The table goes to standard output; logs and progress to standard error.
+    LoggingSystem.bootstrap(StreamLogHandler.standardError)
+    var logger = Logger(label: "agentcube-bench")
+    logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
+
+    let server = try await BenchmarkServer.start(logger: logger)
+    let idleResident = ProcessStats.residentKiB()
+    var rows: [Report.Row] = []
+    do {
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        // The backend's reaper, as agentcubed runs it.
+        group.addTask { try await server.backend.run() }
+        rows = try await measureAll(server: server)
+        group.cancelAll()
+      }
+    } catch {
+      await server.stop()
+      throw error
+    }
+    await server.stop()
+
+    print(
+      Report(
+        rows: rows, idleResidentKiB: idleResident, stop: calls.map { "\($0) calls" } ?? "\(duration) s",
+        warmup: warmup
+      ).markdown)
+  }
+
+  private func measureAll(server: BenchmarkServer) async throws -> [Report.Row] {
+    var rows: [Report.Row] = []
+    let stop: LoadRunner.Stop = calls.map { .calls($0) } ?? .after(.milliseconds(Int64(duration * 1000)))
+    for method in method {
+      for concurrency in concurrency {
+        FileHandle.standardError.write(Data("\(method.rawValue), \(concurrency) in flight…\n".utf8))
+        let client = AgentCubeClient(
+          target: .unixSocket(path: server.socketPath), token: method.needsToken ? .token(server.token) : .none)
+        let runner = LoadRunner(
+          method: method, concurrency: concurrency, warmup: .milliseconds(Int64(warmup * 1000)), stop: stop,
+          maxCallsPerWorker: maxSamples / concurrency)
+        ProcessStats.resetPeakResident()
+        let measurement: LoadRunner.Measurement
+        do {
+          measurement = try await runner.run(client: client)
+        } catch {
+          await client.close()
+          throw error
+        }
+        await client.close()
+        rows.append(Report.Row(method: method, concurrency: concurrency, measurement: measurement))
+      }
+    }
+    return rows
+  }
+}
+
+/// Parses `a,b,c` with `element`; fails on an empty or unparseable item.
+private func parseList<T>(_ text: String, _ element: (String) -> T?) throws -> [T] {
+  try text.split(separator: ",", omittingEmptySubsequences: false).map { item in
+    let item = item.trimmingCharacters(in: .whitespaces)
+    guard let value = element(item) else { throw ValidationError("cannot read '\(item)' in '\(text)'") }
+    return value
+  }
+}

@@ -1,0 +1,55 @@
+import AgentCubeCore
+import AgentCubeLocalBackend
+import AgentCubeServer
+import AgentCubeTransport
+import Foundation
+import Logging
+
+/// The real server, in this process: `SessionServer` (logging and authentication interceptors, the
+/// router, the session and health services) over a `LocalBackend` and a `TokenFileAuthenticator`,
+/// listening on a Unix socket in a fresh temporary directory.
+struct BenchmarkServer: Sendable {
+  /// The temporary directory: socket, token file and the backend's state.
+  let directory: String
+  let server: SessionServer
+  let backend: LocalBackend
+  /// The one token of the token file, for `system:serviceaccount:bench:client`.
+  let token: String
+
+  var socketPath: String { directory + "/s.sock" }
+
+  /// Writes the token file, starts the backend and binds the server.
+  static func start(logger: Logger) async throws -> BenchmarkServer {
+    // Short path: Unix socket paths hold at most 107 bytes.
+    var template = Array("/tmp/acbench-XXXXXX".utf8CString)
+    guard let created = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
+    let directory = String(cString: created)
+
+    let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    let tokenFile = directory + "/tokens.csv"
+    let line =
+      "\(token),system:serviceaccount:bench:client,\(UUID().uuidString.lowercased()),\"system:serviceaccounts\"\n"
+    guard
+      FileManager.default.createFile(
+        atPath: tokenFile, contents: Data(line.utf8), attributes: [.posixPermissions: 0o600])
+    else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: tokenFile]) }
+    let authenticator = try TokenFileAuthenticator(path: tokenFile)
+
+    let backend = try await LocalBackend(
+      configuration: .defaults(stateDirectory: directory + "/state"), logger: logger)
+    let server = SessionServer(
+      configuration: .init(
+        transport: .init(
+          unixSocketPath: directory + "/s.sock", tcp: nil, connection: .defaults, drainGrace: .seconds(5))),
+      backend: backend, authenticator: authenticator, logger: logger)
+    _ = try await server.start()
+    return BenchmarkServer(directory: directory, server: server, backend: backend, token: token)
+  }
+
+  /// Stops the server and the backend and removes the directory.
+  func stop() async {
+    await server.shutdown()
+    await backend.shutdown()
+    try? FileManager.default.removeItem(atPath: directory)
+  }
+}

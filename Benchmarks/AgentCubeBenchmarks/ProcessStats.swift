@@ -1,0 +1,41 @@
+import Glibc
+
+/// Facts about this process (which holds the server and the client): peak RSS and CPU time.
+enum ProcessStats {
+  /// Peak resident set size in KiB (`VmHWM` of /proc/self/status), or `nil` when unreadable.
+  static func peakResidentKiB() -> Int? { statusField("VmHWM:") }
+
+  /// Current resident set size in KiB (`VmRSS`), or `nil` when unreadable.
+  static func residentKiB() -> Int? { statusField("VmRSS:") }
+
+  /// Resets the peak RSS to the current RSS (writes `5` to /proc/self/clear_refs, Linux 4.0+), so
+  /// the next ``peakResidentKiB()`` covers only what ran since. Returns whether it worked.
+  @discardableResult
+  static func resetPeakResident() -> Bool {
+    let fd = open("/proc/self/clear_refs", O_WRONLY)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    return write(fd, "5", 1) == 1
+  }
+
+  /// User plus system CPU time of the whole process, in microseconds.
+  static func cpuMicroseconds() -> Int64 {
+    var usage = rusage()
+    guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+    func micros(_ time: timeval) -> Int64 { Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_usec) }
+    return micros(usage.ru_utime) + micros(usage.ru_stime)
+  }
+
+  private static func statusField(_ name: String) -> Int? {
+    guard let file = fopen("/proc/self/status", "r") else { return nil }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, Int32(line.count), file) != nil {
+      let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      guard text.hasPrefix(name) else { continue }
+      // "VmHWM:\t   13620 kB": the only digits are the number.
+      return Int(String(text.dropFirst(name.count).filter(\.isNumber)))
+    }
+    return nil
+  }
+}
