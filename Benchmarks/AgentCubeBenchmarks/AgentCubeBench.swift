@@ -74,6 +74,7 @@ struct AgentCubeBench: AsyncParsableCommand {
 
     let server = try await BenchmarkServer.start(logger: logger)
     let idleResident = ProcessStats.residentKiB()
+    let loadBefore = ProcessStats.loadAverage()
     var rows: [Report.Row] = []
     do {
       try await withThrowingTaskGroup(of: Void.self) { group in
@@ -87,11 +88,12 @@ struct AgentCubeBench: AsyncParsableCommand {
       throw error
     }
     await server.stop()
+    let loadAfter = ProcessStats.loadAverage()
 
     print(
       Report(
         rows: rows, idleResidentKiB: idleResident, stop: calls.map { "\($0) calls" } ?? "\(duration) s",
-        warmup: warmup
+        warmup: warmup, loadBefore: loadBefore, loadAfter: loadAfter
       ).markdown)
   }
 

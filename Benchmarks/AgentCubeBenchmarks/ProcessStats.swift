@@ -1,6 +1,6 @@
 import Glibc
 
-/// Facts about this process (which holds the server and the client): peak RSS and CPU time.
+/// Facts about this process (which holds the server and the client) and the machine's load.
 enum ProcessStats {
   /// Peak resident set size in KiB (`VmHWM` of /proc/self/status), or `nil` when unreadable.
   static func peakResidentKiB() -> Int? { statusField("VmHWM:") }
@@ -24,6 +24,16 @@ enum ProcessStats {
     guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
     func micros(_ time: timeval) -> Int64 { Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_usec) }
     return micros(usage.ru_utime) + micros(usage.ru_stime)
+  }
+
+  /// The first three fields of /proc/loadavg (1, 5 and 15 minutes), or `nil` when unreadable.
+  static func loadAverage() -> String? {
+    guard let file = fopen("/proc/loadavg", "r") else { return nil }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 128)
+    guard fgets(&line, Int32(line.count), file) != nil else { return nil }
+    let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return text.split(separator: " ").prefix(3).joined(separator: " ")
   }
 
   private static func statusField(_ name: String) -> Int? {

@@ -13,6 +13,9 @@ struct Report {
   var idleResidentKiB: Int?
   var stop: String
   var warmup: Double
+  /// /proc/loadavg before the first row and after the last: other work on the machine shows here.
+  var loadBefore: String?
+  var loadAfter: String?
 
   var markdown: String {
     var lines = [
@@ -35,7 +38,8 @@ struct Report {
       "Measured phase: \(stop) per row after \(warmup) s of warm-up; one connection per row. "
         + "RSS once the server listened, before any call: \(mebibytes(idleResidentKiB)) MiB. "
         + "Peak RSS is the whole process (server and client), reset before each row, and includes the "
-        + "recorded latencies (8 bytes a call). CPU µs/call is the process's user+system time over calls.")
+        + "recorded latencies (8 bytes a call). CPU µs/call is the process's user+system time over calls. "
+        + "Load average (1/5/15 min) before: \(loadBefore ?? "-"), after: \(loadAfter ?? "-").")
     return lines.joined(separator: "\n")
   }
 
