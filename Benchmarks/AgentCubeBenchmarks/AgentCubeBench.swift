@@ -4,6 +4,8 @@ import AgentCubeTransport
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 
 /// `agentcube-bench`: unary calls over the Unix socket against the real server, in this process.
 @main
@@ -42,6 +44,14 @@ struct AgentCubeBench: AsyncParsableCommand {
   @Option(help: "Most latencies recorded per configuration (8 bytes each, reserved up front).")
   var maxSamples: Int = 4_000_000
 
+  @Flag(
+    help: """
+      Run Swift concurrency's global executor on NIO's event loop threads \
+      (NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor), \
+      so calls do not hop between NIO's threads and the concurrency pool.
+      """)
+  var nioGlobalExecutor = false
+
   @Option(help: "Server log level; successful calls log at debug, NOT_FOUND at info.")
   var logLevel: String = "warning"
 
@@ -67,6 +77,11 @@ struct AgentCubeBench: AsyncParsableCommand {
   }
 
   func run() async throws {
+    if nioGlobalExecutor {
+      guard NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() else {
+        throw ValidationError("could not install NIO's event loops as the global executor")
+      }
+    }
     // The table goes to standard output; logs and progress to standard error.
     LoggingSystem.bootstrap(StreamLogHandler.standardError)
     var logger = Logger(label: "agentcube-bench")
@@ -108,6 +123,7 @@ struct AgentCubeBench: AsyncParsableCommand {
         let runner = LoadRunner(
           method: method, concurrency: concurrency, warmup: .milliseconds(Int64(warmup * 1000)), stop: stop,
           maxCallsPerWorker: maxSamples / concurrency)
+        ProcessStats.releaseFreeMemory()
         ProcessStats.resetPeakResident()
         let measurement: LoadRunner.Measurement
         do {

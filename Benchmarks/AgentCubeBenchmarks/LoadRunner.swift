@@ -25,6 +25,8 @@ struct LoadRunner {
     var latencies: LatencySummary?
     /// CPU time (user + system) of the whole process, server and client, during the phase.
     var cpu: Duration
+    /// CPU time other processes used during the phase (machine busy time minus ours), if known.
+    var otherCPU: Duration?
     /// Peak RSS of the process since the last reset, read as the phase ended (the recorded
     /// samples, 8 bytes a call, are in it; their merged copy made afterwards is not).
     var peakResidentKiB: Int?
@@ -35,14 +37,21 @@ struct LoadRunner {
       _ = try await runWorkers(client: client, stop: .after(warmup), record: false)
     }
     let cpuBefore = ProcessStats.cpuMicroseconds()
+    let machineBefore = ProcessStats.machineBusyMicroseconds()
     let start = ContinuousClock.now
     let perWorker = try await runWorkers(client: client, stop: stop, record: true)
     let elapsed = ContinuousClock.now - start
-    let cpu = Duration.microseconds(ProcessStats.cpuMicroseconds() - cpuBefore)
+    let ownMicroseconds = ProcessStats.cpuMicroseconds() - cpuBefore
+    let cpu = Duration.microseconds(ownMicroseconds)
+    var otherCPU: Duration?
+    if let before = machineBefore, let after = ProcessStats.machineBusyMicroseconds() {
+      otherCPU = .microseconds(max(0, after - before - ownMicroseconds))
+    }
     let peak = ProcessStats.peakResidentKiB()
     var samples = perWorker.flatMap { $0 }
     return Measurement(
       calls: samples.count, elapsed: elapsed, latencies: LatencySummary(sorting: &samples), cpu: cpu,
+      otherCPU: otherCPU,
       peakResidentKiB: peak)
   }
 

@@ -18,6 +18,36 @@ enum ProcessStats {
     return write(fd, "5", 1) == 1
   }
 
+  /// CPU time the whole machine spent busy (user, nice, system, irq, softirq, steal in the `cpu`
+  /// line of /proc/stat), in microseconds; `nil` when unreadable. Minus this process's own CPU time,
+  /// it shows how much other work competed for the cores during a row.
+  static func machineBusyMicroseconds() -> Int64? {
+    guard let file = fopen("/proc/stat", "r") else { return nil }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 512)
+    guard fgets(&line, Int32(line.count), file) != nil else { return nil }
+    let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let fields = text.split(separator: " ").dropFirst().compactMap { Int64($0.filter(\.isNumber)) }
+    guard text.hasPrefix("cpu "), fields.count >= 8 else { return nil }
+    // user nice system idle iowait irq softirq steal: all but idle and iowait.
+    let busyTicks = fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]
+    let ticksPerSecond = Int64(sysconf(Int32(_SC_CLK_TCK)))
+    guard ticksPerSecond > 0 else { return nil }
+    return busyTicks * 1_000_000 / ticksPerSecond
+  }
+
+  /// Hands memory that malloc holds free back to the kernel (glibc's `malloc_trim(0)`, looked up
+  /// at run time as Swift's Glibc module does not declare it), so that the latencies recorded for
+  /// one row do not stay resident in the next. Returns whether glibc has the function.
+  @discardableResult
+  static func releaseFreeMemory() -> Bool {
+    // A nil handle is RTLD_DEFAULT: search every loaded object.
+    guard let symbol = dlsym(nil, "malloc_trim") else { return false }
+    let trim = unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+    _ = trim(0)
+    return true
+  }
+
   /// User plus system CPU time of the whole process, in microseconds.
   static func cpuMicroseconds() -> Int64 {
     var usage = rusage()

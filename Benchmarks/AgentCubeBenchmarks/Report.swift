@@ -19,26 +19,29 @@ struct Report {
 
   var markdown: String {
     var lines = [
-      "| method | in flight | calls | seconds | calls/s | p50 µs | p90 µs | p99 µs | max µs | CPU µs/call | peak RSS MiB |",
-      "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+      "| method | in flight | calls | seconds | calls/s | p50 µs | p90 µs | p99 µs | max µs | CPU µs/call | peak RSS MiB | others' CPU |",
+      "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for row in rows {
       let m = row.measurement
       let seconds = m.elapsed.microseconds / 1e6
       let rate = seconds > 0 ? Double(m.calls) / seconds : 0
       func us(_ duration: Duration?) -> String { duration.map { String(format: "%.0f", $0.microseconds) } ?? "-" }
+      let others = m.otherCPU.map { String(format: "%.2f", $0.microseconds / 1e6 / Swift.max(seconds, 1e-9)) } ?? "-"
       let cpuPerCall = m.calls > 0 ? String(format: "%.1f", m.cpu.microseconds / Double(m.calls)) : "-"
       lines.append(
         "| \(row.method.fullName) | \(row.concurrency) | \(m.calls) | \(String(format: "%.2f", seconds)) "
           + "| \(String(format: "%.0f", rate)) | \(us(m.latencies?.p50)) | \(us(m.latencies?.p90)) "
-          + "| \(us(m.latencies?.p99)) | \(us(m.latencies?.max)) | \(cpuPerCall) | \(mebibytes(m.peakResidentKiB)) |")
+          + "| \(us(m.latencies?.p99)) | \(us(m.latencies?.max)) | \(cpuPerCall) | \(mebibytes(m.peakResidentKiB)) | \(others) |"
+      )
     }
     lines.append("")
     lines.append(
       "Measured phase: \(stop) per row after \(warmup) s of warm-up; one connection per row. "
         + "RSS once the server listened, before any call: \(mebibytes(idleResidentKiB)) MiB. "
-        + "Peak RSS is the whole process (server and client), reset before each row, and includes the "
+        + "Peak RSS is the whole process (server and client), reset before each row (after malloc_trim), and includes the "
         + "recorded latencies (8 bytes a call). CPU µs/call is the process's user+system time over calls. "
+        + "Others' CPU is the cores other processes kept busy meanwhile (/proc/stat less our own time). "
         + "Load average (1/5/15 min) before: \(loadBefore ?? "-"), after: \(loadAfter ?? "-").")
     return lines.joined(separator: "\n")
   }
