@@ -41,7 +41,7 @@ struct AgentCubeBench: AsyncParsableCommand {
   @Option(help: "Seconds of warm-up (same load, not measured) before each configuration.")
   var warmup: Double = 2
 
-  @Option(help: "Most latencies recorded per configuration (8 bytes each, reserved up front).")
+  @Option(help: "Most calls measured per configuration (each keeps an 8-byte latency).")
   var maxSamples: Int = 4_000_000
 
   @Flag(

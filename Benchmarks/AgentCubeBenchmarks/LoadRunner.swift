@@ -14,8 +14,7 @@ struct LoadRunner {
   var concurrency: Int
   var warmup: Duration
   var stop: Stop
-  /// The most samples one worker may record: its latency array is reserved to this size up front
-  /// (untouched pages cost no memory), so recording never reallocates.
+  /// The most calls one worker makes in the measured phase (a bound on the samples kept).
   var maxCallsPerWorker: Int
 
   /// What the measured phase produced.
@@ -33,31 +32,43 @@ struct LoadRunner {
   }
 
   func run(client: AgentCubeClient) async throws -> Measurement {
+    // Each worker's latency array is reserved before the measured phase, to what the warm-up's
+    // rate predicts with room to spare, so recording does not reallocate (or, with a far larger
+    // reservation, leave memory behind in malloc that shows in the next row's RSS).
+    var reserve = maxCallsPerWorker
     if warmup > .zero {
-      _ = try await runWorkers(client: client, stop: .after(warmup), record: false)
+      let warm = try await runWorkers(client: client, stop: .after(warmup), reserve: 0)
+      if case .after(let duration) = stop {
+        let perWorker = Double(warm.calls) / Double(concurrency) * (duration / warmup)
+        reserve = min(maxCallsPerWorker, Int(perWorker * 1.5) + 1024)
+      }
     }
+    if case .calls(let total) = stop { reserve = min(reserve, total / concurrency + 1) }
+
     let cpuBefore = ProcessStats.cpuMicroseconds()
     let machineBefore = ProcessStats.machineBusyMicroseconds()
     let start = ContinuousClock.now
-    let perWorker = try await runWorkers(client: client, stop: stop, record: true)
+    let measured = try await runWorkers(client: client, stop: stop, reserve: reserve)
     let elapsed = ContinuousClock.now - start
     let ownMicroseconds = ProcessStats.cpuMicroseconds() - cpuBefore
-    let cpu = Duration.microseconds(ownMicroseconds)
     var otherCPU: Duration?
     if let before = machineBefore, let after = ProcessStats.machineBusyMicroseconds() {
       otherCPU = .microseconds(max(0, after - before - ownMicroseconds))
     }
     let peak = ProcessStats.peakResidentKiB()
-    var samples = perWorker.flatMap { $0 }
+    var samples = measured.latencies.flatMap { $0 }
     return Measurement(
-      calls: samples.count, elapsed: elapsed, latencies: LatencySummary(sorting: &samples), cpu: cpu,
-      otherCPU: otherCPU,
-      peakResidentKiB: peak)
+      calls: measured.calls, elapsed: elapsed, latencies: LatencySummary(sorting: &samples),
+      cpu: .microseconds(ownMicroseconds), otherCPU: otherCPU, peakResidentKiB: peak)
   }
 
-  /// Runs the workers; returns each one's recorded latencies in nanoseconds (empty when not recording).
-  private func runWorkers(client: AgentCubeClient, stop: Stop, record: Bool) async throws -> [[Int64]] {
+  /// Runs the workers. With `reserve` > 0 each records its latencies in nanoseconds into an array
+  /// reserved to that many; with 0 nothing is recorded.
+  private func runWorkers(
+    client: AgentCubeClient, stop: Stop, reserve: Int
+  ) async throws -> (calls: Int, latencies: [[Int64]]) {
     let method = method
+    let record = reserve > 0
     let deadline: ContinuousClock.Instant
     var budgets = [Int](repeating: maxCallsPerWorker, count: concurrency)
     switch stop {
@@ -68,11 +79,11 @@ struct LoadRunner {
       // Split the calls as evenly as possible.
       for worker in 0..<concurrency { budgets[worker] = total / concurrency + (worker < total % concurrency ? 1 : 0) }
     }
-    return try await withThrowingTaskGroup(of: [Int64].self) { group in
+    return try await withThrowingTaskGroup(of: (Int, [Int64]).self) { group in
       for budget in budgets {
         group.addTask {
           var latencies: [Int64] = []
-          if record { latencies.reserveCapacity(budget) }
+          if record { latencies.reserveCapacity(reserve) }
           var made = 0
           while made < budget, ContinuousClock.now < deadline {
             let begin = ContinuousClock.now
@@ -81,12 +92,16 @@ struct LoadRunner {
             if record { latencies.append((end - begin).wholeNanoseconds) }
             made += 1
           }
-          return latencies
+          return (made, latencies)
         }
       }
+      var calls = 0
       var all: [[Int64]] = []
-      for try await latencies in group { all.append(latencies) }
-      return all
+      for try await (made, latencies) in group {
+        calls += made
+        all.append(latencies)
+      }
+      return (calls, all)
     }
   }
 }
