@@ -133,7 +133,12 @@ struct AgentCubeBench: AsyncParsableCommand {
           throw error
         }
         await client.close()
-        rows.append(Report.Row(method: method, concurrency: concurrency, measurement: measurement))
+        // What stays once the row's samples are freed: growth from row to row would be a leak.
+        ProcessStats.releaseFreeMemory()
+        rows.append(
+          Report.Row(
+            method: method, concurrency: concurrency, measurement: measurement,
+            residentAfterKiB: ProcessStats.residentKiB()))
       }
     }
     return rows

@@ -6,6 +6,8 @@ struct Report {
     var method: BenchmarkMethod
     var concurrency: Int
     var measurement: LoadRunner.Measurement
+    /// RSS after the row, its connection closed and its samples freed (and malloc trimmed).
+    var residentAfterKiB: Int?
   }
 
   var rows: [Row]
@@ -19,8 +21,8 @@ struct Report {
 
   var markdown: String {
     var lines = [
-      "| method | in flight | calls | seconds | calls/s | p50 µs | p90 µs | p99 µs | max µs | CPU µs/call | peak RSS MiB | others' CPU |",
-      "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+      "| method | in flight | calls | seconds | calls/s | p50 µs | p90 µs | p99 µs | max µs | CPU µs/call | peak RSS MiB | RSS after MiB | others' CPU |",
+      "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for row in rows {
       let m = row.measurement
@@ -32,7 +34,8 @@ struct Report {
       lines.append(
         "| \(row.method.fullName) | \(row.concurrency) | \(m.calls) | \(String(format: "%.2f", seconds)) "
           + "| \(String(format: "%.0f", rate)) | \(us(m.latencies?.p50)) | \(us(m.latencies?.p90)) "
-          + "| \(us(m.latencies?.p99)) | \(us(m.latencies?.max)) | \(cpuPerCall) | \(mebibytes(m.peakResidentKiB)) | \(others) |"
+          + "| \(us(m.latencies?.p99)) | \(us(m.latencies?.max)) | \(cpuPerCall) | \(mebibytes(m.peakResidentKiB)) "
+          + "| \(mebibytes(row.residentAfterKiB)) | \(others) |"
       )
     }
     lines.append("")
@@ -40,7 +43,7 @@ struct Report {
       "Measured phase: \(stop) per row after \(warmup) s of warm-up; one connection per row. "
         + "RSS once the server listened, before any call: \(mebibytes(idleResidentKiB)) MiB. "
         + "Peak RSS is the whole process (server and client), reset before each row (after malloc_trim), and includes the "
-        + "recorded latencies (8 bytes a call). CPU µs/call is the process's user+system time over calls. "
+        + "recorded latencies (8 bytes a call); RSS after is once the row's connection is closed and its samples freed. CPU µs/call is the process's user+system time over calls. "
         + "Others' CPU is the cores other processes kept busy meanwhile (/proc/stat less our own time). "
         + "Load average (1/5/15 min) before: \(loadBefore ?? "-"), after: \(loadAfter ?? "-").")
     return lines.joined(separator: "\n")
