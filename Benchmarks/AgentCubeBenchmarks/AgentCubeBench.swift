@@ -1,6 +1,5 @@
 import AgentCube
 import AgentCubeLocalBackend
-import AgentCubeTransport
 import ArgumentParser
 import Foundation
 import Logging

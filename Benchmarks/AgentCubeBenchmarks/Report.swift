@@ -21,7 +21,8 @@ struct Report {
 
   var markdown: String {
     var lines = [
-      "| method | in flight | calls | seconds | calls/s | p50 µs | p90 µs | p99 µs | max µs | CPU µs/call | peak RSS MiB | RSS after MiB | others' CPU |",
+      "| method | in flight | calls | seconds | calls/s | p50 µs | p90 µs | p99 µs | max µs | CPU µs/call "
+        + "| peak RSS MiB | RSS after MiB | others' CPU |",
       "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for row in rows {
@@ -42,8 +43,9 @@ struct Report {
     lines.append(
       "Measured phase: \(stop) per row after \(warmup) s of warm-up; one connection per row. "
         + "RSS once the server listened, before any call: \(mebibytes(idleResidentKiB)) MiB. "
-        + "Peak RSS is the whole process (server and client), reset before each row (after malloc_trim), and includes the "
-        + "recorded latencies (8 bytes a call); RSS after is once the row's connection is closed and its samples freed. CPU µs/call is the process's user+system time over calls. "
+        + "Peak RSS is the whole process (server and client), reset before each row (after malloc_trim), "
+        + "and includes the recorded latencies (8 bytes a call); RSS after is once the row's connection is "
+        + "closed and its samples freed. CPU µs/call is the process's user+system time over calls. "
         + "Others' CPU is the cores other processes kept busy meanwhile (/proc/stat less our own time). "
         + "Load average (1/5/15 min) before: \(loadBefore ?? "-"), after: \(loadAfter ?? "-").")
     return lines.joined(separator: "\n")
