@@ -25,7 +25,8 @@ struct AddressPool: Sendable {
     let network = base & mask
     first = network + 1
     last = (network | ~mask) - 1
-    next = first
+    // A random start keeps servers that share the machine (and the pool) from racing for the same addresses.
+    next = UInt32.random(in: first...last)
   }
 
   /// How many addresses the pool has.
