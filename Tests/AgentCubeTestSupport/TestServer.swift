@@ -14,9 +14,10 @@ public struct TestServer: Sendable {
     public static let jane = "jane-token-0123456789"
   }
 
-  /// A fast non-SSH image: a TCP echo server on port 7000 of the session's address.
+  /// A fast non-SSH image: a TCP echo server on port 7000 of the session's address. `-t 60`: after
+  /// the client's half-close, socat keeps relaying cat's output instead of quitting after 0.5 s.
   public static let echoImage = LocalImage.command(
-    ["socat", "TCP-LISTEN:7000,bind=${AGENTCUBE_ADDRESS},fork,reuseaddr", "EXEC:/bin/cat"], port: 7000, readiness: .tcp)
+    ["socat", "-t", "60", "TCP-LISTEN:7000,bind=${AGENTCUBE_ADDRESS},fork,reuseaddr", "EXEC:/bin/cat"], port: 7000, readiness: .tcp)
 
   public let directory: TemporaryDirectory
   public let server: SessionServer

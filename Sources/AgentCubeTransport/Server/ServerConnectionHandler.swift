@@ -246,7 +246,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
   private func complete(callID: UInt32, outcome: CallOutcome) {
     guard let call = calls.removeValue(forKey: callID) else {
-      if case .tunnel(_, let target) = outcome { target.close(promise: nil) }
+      if case .tunnel(_, let target) = outcome { target.channel.close(promise: nil) }
       return
     }
     call.deadlineTimer?.cancel()
@@ -261,7 +261,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
       closeIfDrained()
     case .tunnel(let response, let target):
       guard case .tunnelPending(callID) = state, let context else {
-        target.close(promise: nil)
+        target.channel.close(promise: nil)
         return
       }
       state = .tunnel
