@@ -204,4 +204,24 @@ import Testing
       #expect(receivedDigest == sentDigest)
     }
   }
+
+  @Test func stoppingTheServerClosesTunnelsAfterTheDrainGrace() async throws {
+    try await TestServer.with(drainGrace: .milliseconds(500)) { server in
+      let session = try await echoSession(server)
+      let alice = server.client(token: TestServer.Token.alice).sessions
+      try await alice.withTunnel(sessionID: session.id) { tunnel in
+        try await tunnel.outbound.write(ByteBuffer(string: "ping\n"))
+        try await withTimeout(.seconds(5), "tunnel end after server stop") {
+          var iterator = tunnel.inbound.makeAsyncIterator()
+          _ = try await iterator.next()
+          let start = ContinuousClock.now
+          async let stopped: Void = server.server.shutdown()
+          // An idle tunnel is not a call in flight: it stays open through the grace, then closes.
+          while try await iterator.next() != nil {}
+          #expect(ContinuousClock.now - start >= .milliseconds(400))
+          await stopped
+        }
+      }
+    }
+  }
 }
