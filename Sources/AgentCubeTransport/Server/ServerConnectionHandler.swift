@@ -35,6 +35,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   private let dispatcher: any ServerCallDispatcher
   private let logger: Logger
   private let decoder: FrameDecoder
+  private let envelopeLimits = RequestEnvelopeLimits()
   private var state = State.awaitingPreface
   private var cumulation: ByteBuffer?
   private var calls: [UInt32: InFlightCall] = [:]
@@ -187,6 +188,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     guard case .open = state else {
       return respond(callID, error: .unavailable("server is shutting down; retry on a new connection"))
     }
+    if let violation = envelopeLimits.violation(in: frame.payload) { return respond(callID, error: violation) }
     let request: WireRequest
     do {
       request = try WireRequest(payload: frame.payload)
