@@ -78,7 +78,9 @@ final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
   }
 
   func channelInactive(context: ChannelHandlerContext) {
-    partner?.context?.close(promise: nil)
+    // The partner still owes its peer what this side sent before closing: close it after that.
+    partner?.closeAfterPendingWrites()
+    context.fireChannelInactive()
   }
 
   func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -112,6 +114,18 @@ final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
     guard pendingRead, let context else { return }
     pendingRead = false
     context.read()
+  }
+
+  /// Closes this side once everything written before has gone out, or after a grace of 30 s
+  /// when its peer does not read.
+  private func closeAfterPendingWrites() {
+    guard let context else { return }
+    let channel = context.channel
+    let giveUp = context.eventLoop.scheduleTask(in: .seconds(30)) { channel.close(promise: nil) }
+    context.writeAndFlush(NIOAny(ByteBuffer())).whenComplete { _ in
+      giveUp.cancel()
+      channel.close(promise: nil)
+    }
   }
 
   /// Shuts this side's output once everything written before has gone out; closes the channel
