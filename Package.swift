@@ -32,6 +32,16 @@ let package = Package(
       name: "CAgentCubeProtobuf",
       linkerSettings: [.linkedLibrary("protobuf-c")]
     ),
+    // SHA-256 and friends from OpenSSL's libcrypto, behind a typed static-inline shim.
+    .target(
+      name: "CAgentCubeCrypto",
+      linkerSettings: [.linkedLibrary("crypto")]
+    ),
+    .target(
+      name: "AgentCubeCrypto",
+      dependencies: ["CAgentCubeCrypto"],
+      swiftSettings: swiftSettings
+    ),
     // The one Swift layer mapping protobuf-c structs to AgentCubeCore value types.
     .target(
       name: "AgentCubeProtobuf",
@@ -146,7 +156,7 @@ let package = Package(
     ),
     .testTarget(
       name: "AgentCubeServerTests",
-      dependencies: ["AgentCubeServer", "AgentCube", "AgentCubeTestSupport"],
+      dependencies: ["AgentCubeServer", "AgentCube", "AgentCubeTestSupport", "AgentCubeCrypto"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -37,6 +37,7 @@ struct AgentCubeDaemon: AsyncParsableCommand {
       for (name, image) in try LocalImage.loadImages(fromFile: options.imagesFile) { backendConfiguration.images[name] = image }
     }
     backendConfiguration.reapInterval = .milliseconds(options.reapIntervalMs)
+    backendConfiguration.addressPool = options.addressPool
     let backend = try await LocalBackend(configuration: backendConfiguration, logger: logger)
     let descriptor = backend.descriptor
     if !descriptor.isolated {

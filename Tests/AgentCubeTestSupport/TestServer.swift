@@ -14,9 +14,10 @@ public struct TestServer: Sendable {
     public static let jane = "jane-token-0123456789"
   }
 
-  /// A fast non-SSH image: a TCP echo server on port 7000 of the session's address.
+  /// A fast non-SSH image: a TCP echo server on port 7000 of the session's address. `-t 60`: after
+  /// the client's half-close, socat keeps relaying cat's output instead of quitting after 0.5 s.
   public static let echoImage = LocalImage.command(
-    ["socat", "TCP-LISTEN:7000,bind=${AGENTCUBE_ADDRESS},fork,reuseaddr", "EXEC:/bin/cat"], port: 7000, readiness: .tcp)
+    ["socat", "-t", "60", "TCP-LISTEN:7000,bind=${AGENTCUBE_ADDRESS},fork,reuseaddr", "EXEC:/bin/cat"], port: 7000, readiness: .tcp)
 
   public let directory: TemporaryDirectory
   public let server: SessionServer
@@ -26,7 +27,8 @@ public struct TestServer: Sendable {
 
   /// Starts a server; `policy` defaults to short TTL bounds for reaping tests.
   public static func start(
-    directory: TemporaryDirectory? = nil, policy: SessionPolicy? = nil, reapInterval: Duration = .milliseconds(100)
+    directory: TemporaryDirectory? = nil, policy: SessionPolicy? = nil, reapInterval: Duration = .milliseconds(100),
+    drainGrace: Duration = .seconds(5)
   ) async throws -> TestServer {
     let directory = try directory ?? TemporaryDirectory()
     let tokens = directory.file("tokens.csv")
@@ -50,7 +52,7 @@ public struct TestServer: Sendable {
     }
     let server = SessionServer(
       configuration: .init(
-        transport: .init(unixSocketPath: directory.file("s.sock"), tcp: nil, connection: .defaults, drainGrace: .seconds(5)),
+        transport: .init(unixSocketPath: directory.file("s.sock"), tcp: nil, connection: .defaults, drainGrace: drainGrace),
         policy: sessionPolicy),
       backend: backend, authenticator: try TokenFileAuthenticator(path: tokens), logger: logger)
     _ = try await server.start()
@@ -94,9 +96,9 @@ public struct TestServer: Sendable {
 extension TestServer {
   /// Runs `body` with a started server and always tears it down afterwards.
   public static func with<T: Sendable>(
-    policy: SessionPolicy? = nil, _ body: (TestServer) async throws -> T
+    policy: SessionPolicy? = nil, drainGrace: Duration = .seconds(5), _ body: (TestServer) async throws -> T
   ) async throws -> T {
-    let server = try await TestServer.start(policy: policy)
+    let server = try await TestServer.start(policy: policy, drainGrace: drainGrace)
     do {
       let result = try await body(server)
       await server.tearDown()
