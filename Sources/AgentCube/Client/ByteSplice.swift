@@ -10,7 +10,9 @@ import NIOCore
 /// (`executeThenClose`, ``SessionServiceClient/withTunnel(sessionID:port:options:_:)``).
 package enum ByteSplice {
   /// One end: its incoming bytes and its writer.
-  package typealias End = (inbound: NIOAsyncChannelInboundStream<ByteBuffer>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>)
+  package typealias End = (
+    inbound: NIOAsyncChannelInboundStream<ByteBuffer>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+  )
 
   /// Copies `first.inbound` to `second.outbound` and `second.inbound` to `first.outbound`;
   /// returns once both sources have ended and both writers are finished.

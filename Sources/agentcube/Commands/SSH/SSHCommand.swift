@@ -50,7 +50,8 @@ struct SSHCommand: AsyncParsableCommand {
     if printOnly {
       switch token {
       case .inherited: print(ShellQuoting.join(commandLine.arguments))
-      case .file(let path): print("AGENTCUBE_TOKEN_FILE=\(ShellQuoting.quote(path)) " + ShellQuoting.join(commandLine.arguments))
+      case .file(let path):
+        print("AGENTCUBE_TOKEN_FILE=\(ShellQuoting.quote(path)) " + ShellQuoting.join(commandLine.arguments))
       case .literal:
         print(ShellQuoting.join(commandLine.arguments))
         printNote("note: the tunnel needs the token: set AGENTCUBE_TOKEN or AGENTCUBE_TOKEN_FILE where you run this")

@@ -1,12 +1,12 @@
 /// POSIX shell quoting, for command lines that are printed or handed to a shell.
 enum ShellQuoting {
-  /// `word` as one shell word: unchanged when it holds only characters no shell treats specially,
-  /// else in single quotes (a single quote inside becomes `'\''`).
+  /// Characters no shell treats specially.
+  private static let plain = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-")
+
+  /// `word` as one shell word: unchanged when it holds only ``plain`` characters, else in single
+  /// quotes (a single quote inside becomes `'\''`).
   static func quote(_ word: String) -> String {
-    let plain = !word.isEmpty && word.unicodeScalars.allSatisfy { scalar in
-      scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "@%+=:,./_-".unicodeScalars.contains(scalar))
-    }
-    return plain ? word : "'" + word.replacing("'", with: #"'\''"#) + "'"
+    !word.isEmpty && word.allSatisfy(plain.contains) ? word : "'" + word.replacing("'", with: #"'\''"#) + "'"
   }
 
   /// `words` as one shell command line.
