@@ -115,7 +115,7 @@ public struct PortForwarder: Sendable {
         try await client.sessions.withTunnel(
           sessionID: sessionID, port: remotePort, options: configuration.tunnelOptions
         ) { tunnel in
-          try await ByteSplice.run((localInbound, localOutbound), (tunnel.inbound, tunnel.outbound))
+          try await ByteSplice.run(.init(connection, inbound: localInbound, outbound: localOutbound), .init(tunnel))
         }
       }
     } catch is CancellationError {

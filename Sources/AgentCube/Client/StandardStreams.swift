@@ -33,7 +33,7 @@ package enum StandardStreams {
       throw Unsupported(description: "standard input and output must be pipes, sockets or terminals: \(error)")
     }
     try await stdio.executeThenClose { input, output in
-      try await ByteSplice.run((input, output), (tunnel.inbound, tunnel.outbound))
+      try await ByteSplice.run(.init(stdio, inbound: input, outbound: output), .init(tunnel))
     }
   }
 }
