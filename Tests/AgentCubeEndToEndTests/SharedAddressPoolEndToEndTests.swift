@@ -31,17 +31,12 @@ struct SharedAddressPoolEndToEndTests {
         }
         return try await group.reduce(into: []) { $0.append($1) }
       }
-      // AddressPool.allocate checks that nothing listens on a candidate address, but the check and
-      // the sandbox's bind are not atomic: the other server may pick the same address in between.
-      // Its sandbox then fails to bind (create fails with FAILED_PRECONDITION), or, worse, its
-      // readiness probe reaches the other server's sandbox and create "succeeds" with an address
-      // that serves someone else's session until the reaper notices the dead sandbox.
-      withKnownIssue("two servers sharing an address pool race for addresses", isIntermittent: true) {
-        let failed = results.filter { $0.exitCode != 0 }
-        #expect(failed.isEmpty, "\(failed.map(\.description).joined(separator: "\n"))")
-        let sessions = results.compactMap { try? $0.decode(CLISession.self) }
-        #expect(Set(sessions.map(\.address)).count == sessions.count, "duplicate addresses: \(sessions.map(\.address))")
-      }
+      // Each address is claimed with a lock file shared by every server on the machine, so the
+      // two servers never hand out the same address.
+      let failed = results.filter { $0.exitCode != 0 }
+      #expect(failed.isEmpty, "\(failed.map(\.description).joined(separator: "\n"))")
+      let sessions = results.compactMap { try? $0.decode(CLISession.self) }
+      #expect(Set(sessions.map(\.address)).count == sessions.count, "duplicate addresses: \(sessions.map(\.address))")
     } catch {
       for fixture in fixtures { _ = await fixture.stopAll() }
       throw error
