@@ -140,12 +140,24 @@ struct SSHTunnelEndToEndTests {
         #expect(ok.exitCode == 0 && ok.stdout == "ok \(attempt)\n", "\(ok)")
       }
 
+      // An ssh session open through the forwarder when it stops ends with it.
+      let open = try TestProcess.start(
+        "/usr/bin/ssh",
+        ssh.commonOptions + ["-p", "\(port)", "\(session.sshUser)@127.0.0.1", "echo started; exec sleep 600"],
+        outputPrefix: fixture.directory.file("ssh-open"))
+      try await eventually(.seconds(20), "the open ssh session to start") {
+        open.stdout == "started\n" || !open.isRunning
+      }
+      try #require(open.isRunning, "ssh ended early: \(open.stderr)")
+
       let stopping = ContinuousClock.now
       let stopped = try await forward.stop(signal: SIGTERM, timeout: .seconds(10))
       #expect(stopped.termination == .exited(0), "\(stopped)")
       print("port-forward stopped \(ContinuousClock.now - stopping) after SIGTERM")
       #expect(stopped.stdout.isEmpty, "\(stopped)")
       #expect(!TCPProbe.accepts(address: "127.0.0.1", port: UInt16(port)), "still listening after SIGTERM")
+      let ended = try await open.result(timeout: .seconds(10))
+      #expect(ended.exitCode == 255, "\(ended)")
 
       let missing = try await fixture.cli(
         ["port-forward", UUID().uuidString.lowercased(), "22"], timeout: .seconds(20))
