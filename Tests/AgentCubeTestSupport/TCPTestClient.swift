@@ -19,7 +19,7 @@ public enum TCPTestClient {
 }
 
 extension NIOAsyncChannelInboundStream<ByteBuffer> {
-  /// Everything until the peer closes its side, at most `limit` bytes.
+  /// Everything until the peer closes its side (stops reading once past `limit` bytes).
   public func collect(upTo limit: Int = 64 << 20) async throws -> ByteBuffer {
     var received = ByteBuffer()
     for try await var chunk in self {
