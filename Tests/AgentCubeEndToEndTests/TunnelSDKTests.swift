@@ -60,12 +60,8 @@ struct TunnelSDKTests {
               return received
             }
           }
-          await withKnownIssue(
-            "withTunnel fires leftover bytes without channelReadComplete: they wait for the next read"
-          ) {
-            try await withTimeout(.seconds(3), "the greeting, with nothing sent") {
-              for await _ in greeted { return }
-            }
+          try await withTimeout(.seconds(3), "the greeting, with nothing sent") {
+            for await _ in greeted { return }
           }
           // Once anything else arrives, the greeting comes out first.
           try await tunnel.outbound.write(ByteBuffer(string: "ping\n"))

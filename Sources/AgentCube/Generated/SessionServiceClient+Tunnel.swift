@@ -27,7 +27,10 @@ extension SessionServiceClient {
       let asyncChannel = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
         wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
       // Bytes that arrived with the answer go first; nothing can arrive in between (same loop tick).
-      if let leftover { channel.pipeline.fireChannelRead(leftover) }
+      if let leftover {
+        channel.pipeline.fireChannelRead(leftover)
+        channel.pipeline.fireChannelReadComplete()  // The async channel hands reads over on read-complete.
+      }
       return asyncChannel
     }
     guard response.code == .ok, let asyncChannel = upgraded else {
