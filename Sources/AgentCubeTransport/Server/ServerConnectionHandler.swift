@@ -81,11 +81,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     var incoming = unwrapInboundIn(data)
-    if cumulation == nil || cumulation!.readableBytes == 0 {
-      cumulation = incoming
-    } else {
-      cumulation!.writeBuffer(&incoming)
-    }
+    cumulation.accumulate(&incoming)
     processCumulation()
   }
 
