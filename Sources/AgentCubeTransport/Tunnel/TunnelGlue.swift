@@ -78,7 +78,9 @@ final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
   }
 
   func channelInactive(context: ChannelHandlerContext) {
-    partner?.context?.close(promise: nil)
+    // The partner may still be writing bytes that came from this side: closing it at once would
+    // fail those writes (the end of a large echo was lost this way). It closes once they are out.
+    partner?.closeAfterPendingWrites()
   }
 
   func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -135,6 +137,14 @@ final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
         channel.close(mode: .output, promise: nil)
       }
     }
+  }
+
+  /// Closes this side once everything written before has gone out: its partner is gone, so
+  /// nothing more will be written here.
+  private func closeAfterPendingWrites() {
+    guard let context else { return }
+    let channel = context.channel
+    context.writeAndFlush(NIOAny(ByteBuffer())).whenComplete { _ in channel.close(promise: nil) }
   }
 }
 
