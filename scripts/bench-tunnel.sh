@@ -5,7 +5,9 @@
 #   2. the server's memory with TUNNELS idle tunnels open.
 # Environment: BYTES (1 GiB), REPETITIONS (5), TUNNELS (1000), PORT (17420, agentcubed's TCP port;
 # relays use PORT+81..PORT+83), PATHS (all), SKIP_BUILD=1 to reuse the last release build,
-# SERVE_ONLY=1 to start the server and wait (prints the bench command line; for profiling).
+# SERVE_ONLY=1 to start the server and wait (prints the bench command line; for profiling),
+# AGENTCUBED=/path/to/agentcubed to measure another build (e.g. main's, for a before/after),
+# PRIME_BYTES (1 MiB): bytes each tunnel sends before idling in the second memory measurement.
 # Everything runs on loopback; the server and its sandboxes are stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,12 +17,14 @@ REPETITIONS=${REPETITIONS:-5}
 TUNNELS=${TUNNELS:-1000}
 PORT=${PORT:-17420}
 PATHS=${PATHS:-}
+PRIME_BYTES=${PRIME_BYTES:-1048576}
 
 if [[ "${SKIP_BUILD:-}" != 1 ]]; then
   swift build -c release --product agentcubed
   swift build -c release --product agentcube-tunnel-bench
 fi
 bin=$(swift build -c release --show-bin-path)
+agentcubed=${AGENTCUBED:-$bin/agentcubed}
 
 # Outside /root, /tmp and the state directory: sandboxes see this directory (read-only).
 work=$(mktemp -d /var/tmp/agentcube-tunnel-bench.XXXXXX)
@@ -59,12 +63,13 @@ echo "- nproc: $(nproc)"
 echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 echo "- kernel: $(uname -r)"
 echo "- swift: $(swift --version 2>/dev/null | head -1)"
+echo "- agentcubed: $agentcubed"
 echo "- socat: $(socat -V | grep -m1 'socat version')"
 echo
 
 # 1,000 tunnels hold 2,000 sockets in the server; raise its limit (root may raise the hard one).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-"$bin/agentcubed" --unix-socket "" --tcp "127.0.0.1:$PORT" --state-dir "$work/state" \
+"$agentcubed" --unix-socket "" --tcp "127.0.0.1:$PORT" --state-dir "$work/state" \
   --token-auth-file "$work/tokens.csv" --images-file "$work/images.json" --log-level warning &
 server=$!
 for _ in $(seq 1 300); do
@@ -86,3 +91,5 @@ echo "## Throughput"
 echo
 echo "## Idle tunnels"
 "$bin/agentcube-tunnel-bench" idle-tunnels "${common[@]}" --tunnels "$TUNNELS"
+echo
+"$bin/agentcube-tunnel-bench" idle-tunnels "${common[@]}" --tunnels "$TUNNELS" --prime-bytes "$PRIME_BYTES"

@@ -41,15 +41,17 @@ struct IdleTunnels: AsyncParsableCommand {
     let client = connection.makeClient()
     let pid = connection.serverPid
     let text = try await withSinkSession(client, image: connection.image) { session in
+      let idle = ProcessStats.openFiles(pid: pid)
       try await hold(warmUp, client: client, session: session) {}
+      try await waitFor("the warm-up tunnels' files closed") { ProcessStats.openFiles(pid: pid) <= idle }
       let before = Snapshot(pid: pid)
       var held = before
       try await hold(tunnels, client: client, session: session) {
         // Every tunnel is open on the client's side; wait until the server holds both sockets of each.
-        try await waitFor { ProcessStats.openFiles(pid: pid) >= before.openFiles + 2 * tunnels }
+        try await waitFor("\(2 * tunnels) more open files") { ProcessStats.openFiles(pid: pid) >= before.openFiles + 2 * tunnels }
         held = Snapshot(pid: pid)
       }
-      try await waitFor { ProcessStats.openFiles(pid: pid) <= before.openFiles }
+      try await waitFor("the tunnels' files closed") { ProcessStats.openFiles(pid: pid) <= before.openFiles }
       let after = Snapshot(pid: pid)
       return report(before: before, held: held, after: after)
     }
@@ -103,10 +105,12 @@ struct IdleTunnels: AsyncParsableCommand {
     }
   }
 
-  private func waitFor(_ condition: () -> Bool) async throws {
+  private func waitFor(_ what: String, _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + .seconds(30)
     while !condition() {
-      guard ContinuousClock.now < deadline else { throw BenchmarkError("the server's open files did not settle") }
+      guard ContinuousClock.now < deadline else {
+        throw BenchmarkError("timed out waiting for \(what) (server has \(ProcessStats.openFiles(pid: connection.serverPid)))")
+      }
       try await Task.sleep(for: .milliseconds(20))
     }
   }
