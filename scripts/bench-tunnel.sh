@@ -80,7 +80,8 @@ done
 
 common=(--server "127.0.0.1:$PORT" --server-pid "$server" --token "$token")
 if [[ "${SERVE_ONLY:-}" == 1 ]]; then
-  echo "serving; run: $bin/agentcube-tunnel-bench throughput ${common[*]} --tools $work --relay-port-base $((PORT + 80))"
+  echo "serving; run: $bin/agentcube-tunnel-bench throughput ${common[*]}" \
+    "--tools $work --relay-port-base $((PORT + 80))"
   wait "$server"
   exit 0
 fi

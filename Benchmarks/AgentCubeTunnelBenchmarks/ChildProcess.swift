@@ -86,7 +86,9 @@ final class ChildProcess: Sendable {
     let deadline = ContinuousClock.now + timeout
     while true {
       do {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: host, port: port).get()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(
+          host: host, port: port
+        ).get()
         try await channel.close()
         return
       } catch {

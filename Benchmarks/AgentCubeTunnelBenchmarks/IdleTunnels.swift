@@ -37,7 +37,9 @@ struct IdleTunnels: AsyncParsableCommand {
 
   func run() async throws {
     let limit = ProcessStats.raiseOpenFileLimit()
-    guard limit > tunnels + 64 else { throw BenchmarkError("open-file limit \(limit) is too low for \(tunnels) tunnels") }
+    guard limit > tunnels + 64 else {
+      throw BenchmarkError("open-file limit \(limit) is too low for \(tunnels) tunnels")
+    }
     let client = connection.makeClient()
     let pid = connection.serverPid
     let text = try await withSinkSession(client, image: connection.image) { session in
@@ -48,7 +50,9 @@ struct IdleTunnels: AsyncParsableCommand {
       var held = before
       try await hold(tunnels, client: client, session: session) {
         // Every tunnel is open on the client's side; wait until the server holds both sockets of each.
-        try await waitFor("\(2 * tunnels) more open files") { ProcessStats.openFiles(pid: pid) >= before.openFiles + 2 * tunnels }
+        try await waitFor("\(2 * tunnels) more open files") {
+          ProcessStats.openFiles(pid: pid) >= before.openFiles + 2 * tunnels
+        }
         held = Snapshot(pid: pid)
       }
       try await waitFor("the tunnels' files closed") { ProcessStats.openFiles(pid: pid) <= before.openFiles }
@@ -109,7 +113,8 @@ struct IdleTunnels: AsyncParsableCommand {
     let deadline = ContinuousClock.now + .seconds(30)
     while !condition() {
       guard ContinuousClock.now < deadline else {
-        throw BenchmarkError("timed out waiting for \(what) (server has \(ProcessStats.openFiles(pid: connection.serverPid)))")
+        throw BenchmarkError(
+          "timed out waiting for \(what) (server has \(ProcessStats.openFiles(pid: connection.serverPid)))")
       }
       try await Task.sleep(for: .milliseconds(20))
     }
@@ -127,7 +132,8 @@ struct IdleTunnels: AsyncParsableCommand {
       | \(tunnels) tunnels open | \(held.rss) | \(held.rssAnon) | \(held.openFiles) |
       | all closed again | \(after.rss) | \(after.rssAnon) | \(after.openFiles) |
 
-      - per tunnel: \(perTunnel(held.rss - before.rss)) KiB VmRSS, \(perTunnel(held.rssAnon - before.rssAnon)) KiB RssAnon
+      - per tunnel: \(perTunnel(held.rss - before.rss)) KiB VmRSS, \
+      \(perTunnel(held.rssAnon - before.rssAnon)) KiB RssAnon
       - kept after closing: \(after.rss - before.rss) KiB VmRSS
       """
   }

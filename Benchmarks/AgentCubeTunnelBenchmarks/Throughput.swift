@@ -63,7 +63,8 @@ struct Throughput: AsyncParsableCommand {
   }
 
   private func startRelaysAndMeasure(
-    client: AgentCubeClient, session: Session, relays: inout [Path: ChildProcess]) async throws -> [Run] {
+    client: AgentCubeClient, session: Session, relays: inout [Path: ChildProcess]
+  ) async throws -> [Run] {
     let sink = (host: session.address, port: Int(session.sshPort))
     for path in paths {
       guard let offset = path.relayPortOffset else { continue }
@@ -72,7 +73,10 @@ struct Throughput: AsyncParsableCommand {
         switch path {
         case .socat: [Self.socat, "TCP-LISTEN:\(port),bind=127.0.0.1,reuseaddr,fork", "TCP:\(sink.host):\(sink.port)"]
         case .socatLarge:
-          [Self.socat, "-b", "1048576", "TCP-LISTEN:\(port),bind=127.0.0.1,reuseaddr,fork", "TCP:\(sink.host):\(sink.port)"]
+          [
+            Self.socat, "-b", "1048576", "TCP-LISTEN:\(port),bind=127.0.0.1,reuseaddr,fork",
+            "TCP:\(sink.host):\(sink.port)",
+          ]
         default: ["\(tools)/splice-relay", "127.0.0.1", "\(port)", sink.host, "\(sink.port)"]
         }
       relays[path] = try ChildProcess(arguments)
@@ -85,15 +89,20 @@ struct Throughput: AsyncParsableCommand {
       for path in Array(paths[shift...] + paths[..<shift]) {
         let run = try await measure(path, client: client, session: session, relays: relays)
         let label = repetition == 0 ? "warm-up" : "run \(repetition)"
-        FileHandle.standardError.write(
-          Data("\(label) \(path.rawValue): \(run.gibPerSecond.fixed(3)) GiB/s, relay CPU \(run.relayCPUPerGiB.map { $0.fixed(2) } ?? "-") s/GiB, \(run.busyCores.fixed(2)) cores busy\n".utf8))
+        let cpu = run.relayCPUPerGiB.map { $0.fixed(2) } ?? "-"
+        let line =
+          "\(label) \(path.rawValue): \(run.gibPerSecond.fixed(3)) GiB/s, relay CPU \(cpu) s/GiB, "
+          + "\(run.busyCores.fixed(2)) cores busy\n"
+        FileHandle.standardError.write(Data(line.utf8))
         if repetition > 0 { runs.append(run) }
       }
     }
     return runs
   }
 
-  private func measure(_ path: Path, client: AgentCubeClient, session: Session, relays: [Path: ChildProcess]) async throws -> Run {
+  private func measure(_ path: Path, client: AgentCubeClient, session: Session, relays: [Path: ChildProcess])
+    async throws -> Run
+  {
     let relayPid: Int32? =
       switch path {
       case .direct, .directSwift: nil
@@ -118,7 +127,9 @@ struct Throughput: AsyncParsableCommand {
     if let relayPid, path == .socat || path == .socatLarge {
       // socat's child for this connection counts in the parent's CPU time once reaped.
       let deadline = ContinuousClock.now + .seconds(5)
-      while ProcessStats.hasChildren(pid: relayPid), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+      while ProcessStats.hasChildren(pid: relayPid), ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(5))
+      }
     }
     let machineAfter = ProcessStats.machineCPU()
     let gib = Double(bytes) / Double(1 << 30)
@@ -154,22 +165,31 @@ struct Throughput: AsyncParsableCommand {
       let cpu = Summary(mine.compactMap(\.relayCPUPerGiB)).map { $0.median.fixed(2) } ?? "–"
       let busy = Summary(mine.map(\.busyCores))?.median.fixed(2) ?? "–"
       lines.append(
-        "| \(path.rawValue) | \(speed.median.fixed(3)) | \(speed.min.fixed(3)) | \(speed.max.fixed(3)) | \(cpu) | \(busy) |")
+        "| \(path.rawValue) | \(speed.median.fixed(3)) | \(speed.min.fixed(3)) | \(speed.max.fixed(3)) "
+          + "| \(cpu) | \(busy) |"
+      )
     }
     lines.append("")
-    for (numerator, denominator) in [(Path.tunnel, Path.socat), (.tunnel, .splice), (.tunnelSDK, .directSwift), (.splice, .direct)] {
+    for (numerator, denominator) in [
+      (Path.tunnel, Path.socat), (.tunnel, .splice), (.tunnelSDK, .directSwift), (.splice, .direct),
+    ] {
       let top = runs.filter { $0.path == numerator }
       let bottom = runs.filter { $0.path == denominator }
       guard top.count == bottom.count,
-        let medians = zip(Summary(top.map(\.gibPerSecond)), Summary(bottom.map(\.gibPerSecond))).map({ $0.median / $1.median }),
+        let medians = zip(Summary(top.map(\.gibPerSecond)), Summary(bottom.map(\.gibPerSecond))).map({
+          $0.median / $1.median
+        }),
         let paired = Summary(zip(top, bottom).map { $0.gibPerSecond / $1.gibPerSecond })
       else { continue }
       var line =
-        "- \(numerator.rawValue) / \(denominator.rawValue): \(medians.fixed(3)) (ratio of medians); per repetition median \(paired.median.fixed(3)), range \(paired.min.fixed(3))–\(paired.max.fixed(3))"
+        "- \(numerator.rawValue) / \(denominator.rawValue): \(medians.fixed(3)) (ratio of medians); "
+        + "per repetition median \(paired.median.fixed(3)), range \(paired.min.fixed(3))–\(paired.max.fixed(3))"
       // A copy alone keeps the 2 cores about 1.4-1.8 busy; near 2, something else ran too.
       let quiet = zip(top, bottom).filter { $0.busyCores < contendedCores && $1.busyCores < contendedCores }
       if quiet.count < top.count, let quietRatio = Summary(quiet.map { $0.gibPerSecond / $1.gibPerSecond }) {
-        line += "; in the \(quiet.count) repetitions where both ran below \(contendedCores.fixed(2)) busy cores: median \(quietRatio.median.fixed(3)), range \(quietRatio.min.fixed(3))–\(quietRatio.max.fixed(3))"
+        line +=
+          "; in the \(quiet.count) repetitions where both ran below \(contendedCores.fixed(2)) busy cores: "
+          + "median \(quietRatio.median.fixed(3)), range \(quietRatio.min.fixed(3))–\(quietRatio.max.fixed(3))"
       }
       lines.append(line)
     }

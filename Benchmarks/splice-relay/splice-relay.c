@@ -117,7 +117,8 @@ static pthread_t start(struct pair *pair, int from, int to) {
 
 int main(int argc, char **argv) {
   if (argc < 5) {
-    fprintf(stderr, "usage: splice-relay LISTEN_HOST LISTEN_PORT TARGET_HOST TARGET_PORT [--once] [--pipe-size BYTES]\n");
+    fprintf(stderr,
+            "usage: splice-relay LISTEN_HOST LISTEN_PORT TARGET_HOST TARGET_PORT [--once] [--pipe-size BYTES]\n");
     return 2;
   }
   int once = 0;

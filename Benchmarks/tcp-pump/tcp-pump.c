@@ -225,10 +225,13 @@ static void open_tunnel(int fd, const char *token, const char *session, unsigned
     if (frame[0] == 2) {  // RESPONSE: Status is field 1; OK is an empty Status (code 0)
       unsigned char *payload = frame + 6;
       size_t size = length - 6;
-      int ok = size < 2 || payload[0] != 0x0a || payload[1] == 0 || (size >= 4 && payload[2] == 0x08 && payload[3] == 0);
+      int ok = size < 2 || payload[0] != 0x0a || payload[1] == 0 ||
+               (size >= 4 && payload[2] == 0x08 && payload[3] == 0);
       if (!ok) {
         fprintf(stderr, "OpenTunnel refused:");
-        for (size_t i = 0; i < size && i < 200; i++) fprintf(stderr, "%c", payload[i] >= 32 && payload[i] < 127 ? payload[i] : '.');
+        for (size_t i = 0; i < size && i < 200; i++) {
+          fprintf(stderr, "%c", payload[i] >= 32 && payload[i] < 127 ? payload[i] : '.');
+        }
         fprintf(stderr, "\n");
         exit(1);
       }
