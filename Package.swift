@@ -14,6 +14,7 @@ let package = Package(
     .executable(name: "agentcubed", targets: ["agentcubed"]),
     .executable(name: "agentcube", targets: ["agentcube"]),
     .executable(name: "agentcube-bench", targets: ["AgentCubeBenchmarks"]),
+    .executable(name: "agentcube-tunnel-bench", targets: ["AgentCubeTunnelBenchmarks"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -125,6 +126,18 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Benchmarks/AgentCubeBenchmarks",
+      swiftSettings: swiftSettings
+    ),
+    // Tunnel throughput against direct, socat and splice(2) paths; memory per idle tunnel.
+    .executableTarget(
+      name: "AgentCubeTunnelBenchmarks",
+      dependencies: [
+        "AgentCube",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Benchmarks/AgentCubeTunnelBenchmarks",
       swiftSettings: swiftSettings
     ),
     // Shared helpers for tests: temp dirs, a running server, process runners.
