@@ -102,6 +102,7 @@ let package = Package(
       name: "agentcubed",
       dependencies: [
         "AgentCubeServer",
+        "CAgentCubeProcess",
         "AgentCubeLocalBackend",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),

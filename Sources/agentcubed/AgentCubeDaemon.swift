@@ -3,6 +3,7 @@ import AgentCubeLocalBackend
 import AgentCubeServer
 import AgentCubeTransport
 import ArgumentParser
+import CAgentCubeProcess
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -24,6 +25,9 @@ struct AgentCubeDaemon: AsyncParsableCommand {
   @OptionGroup var options: ServerOptions
 
   func run() async throws {
+    // Tunnel buffers are large and short-lived: served from mmap, freed memory goes back to the
+    // system when tunnels close instead of staying in glibc's heap (docs/benchmarks-tunnel.md).
+    _ = CAgentCubeProcess_setMmapThreshold(128 * 1024)
     var logger = Logger(label: "agentcubed")
     logger.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
 
