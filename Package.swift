@@ -14,6 +14,7 @@ let package = Package(
     .executable(name: "agentcubed", targets: ["agentcubed"]),
     .executable(name: "agentcube", targets: ["agentcube"]),
     .executable(name: "agentcube-bench", targets: ["AgentCubeBenchmarks"]),
+    .executable(name: "agentcube-tunnel-bench", targets: ["AgentCubeTunnelBenchmarks"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -31,6 +32,16 @@ let package = Package(
     .target(
       name: "CAgentCubeProtobuf",
       linkerSettings: [.linkedLibrary("protobuf-c")]
+    ),
+    // SHA-256 and friends from OpenSSL's libcrypto, behind a typed static-inline shim.
+    .target(
+      name: "CAgentCubeCrypto",
+      linkerSettings: [.linkedLibrary("crypto")]
+    ),
+    .target(
+      name: "AgentCubeCrypto",
+      dependencies: ["CAgentCubeCrypto"],
+      swiftSettings: swiftSettings
     ),
     // The one Swift layer mapping protobuf-c structs to AgentCubeCore value types.
     .target(
@@ -91,6 +102,7 @@ let package = Package(
       name: "agentcubed",
       dependencies: [
         "AgentCubeServer",
+        "CAgentCubeProcess",
         "AgentCubeLocalBackend",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
@@ -119,6 +131,18 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ],
       path: "Benchmarks/AgentCubeBenchmarks",
+      swiftSettings: swiftSettings
+    ),
+    // Tunnel throughput against direct, socat and splice(2) paths; memory per idle tunnel.
+    .executableTarget(
+      name: "AgentCubeTunnelBenchmarks",
+      dependencies: [
+        "AgentCube",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Benchmarks/AgentCubeTunnelBenchmarks",
       swiftSettings: swiftSettings
     ),
     // Shared helpers for tests: temp dirs, a running server, process runners.
@@ -151,7 +175,7 @@ let package = Package(
     ),
     .testTarget(
       name: "AgentCubeServerTests",
-      dependencies: ["AgentCubeServer", "AgentCube", "AgentCubeTestSupport"],
+      dependencies: ["AgentCubeServer", "AgentCube", "AgentCubeTestSupport", "AgentCubeCrypto"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -45,6 +45,10 @@ extension LocalBackend {
     /// Absolute path of bubblewrap. Default `/usr/bin/bwrap`.
     public var bubblewrapPath: String
 
+    /// Directory of per-address lock files shared by every server on the machine, so that two
+    /// servers whose pools overlap never hand out the same address. Default `/tmp/agentcube-addresses`.
+    public var addressLockDirectory: String
+
     /// Creates a configuration; see each property for its default.
     public init(
       stateDirectory: String,
@@ -57,7 +61,8 @@ extension LocalBackend {
       activityPersistInterval: Duration = .seconds(5),
       openFileLimit: UInt64 = 4096,
       processLimit: UInt64 = 4096,
-      bubblewrapPath: String = "/usr/bin/bwrap"
+      bubblewrapPath: String = "/usr/bin/bwrap",
+      addressLockDirectory: String = "/tmp/agentcube-addresses"
     ) {
       self.stateDirectory = stateDirectory
       self.images = images
@@ -70,6 +75,7 @@ extension LocalBackend {
       self.openFileLimit = openFileLimit
       self.processLimit = processLimit
       self.bubblewrapPath = bubblewrapPath
+      self.addressLockDirectory = addressLockDirectory
     }
 
     /// The defaults, with state in `stateDirectory`.

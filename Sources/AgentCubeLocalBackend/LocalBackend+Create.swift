@@ -25,7 +25,11 @@ extension LocalBackend {
     guard entries[spec.id] == nil else { throw RPCError(code: .alreadyExists, message: "session \(spec.id) exists") }
     if image.kind == .openSSH, let openSSHUnavailable { throw RPCError.failedPrecondition(openSSHUnavailable) }
     let taken = Set(entries.values.map(\.session.address))
-    guard let address = pool.allocate(port: image.port, excluding: taken) else {
+    let lockDirectory = configuration.addressLockDirectory
+    guard
+      let (address, addressLock) = pool.allocate(
+        port: image.port, excluding: taken, claim: { try? FileLock.acquire("\(lockDirectory)/\($0).lock") ?? nil })
+    else {
       throw RPCError.resourceExhausted("no free address left in \(configuration.addressPool)")
     }
 
@@ -37,7 +41,7 @@ extension LocalBackend {
       metadata: spec.metadata, sshUser: configuration.sshUser, sshPort: UInt32(image.port), address: address)
     entries[spec.id] = Entry(
       record: SessionRecord(session: session, process: nil, isolated: isolation.available), phase: .starting,
-      isChild: true, persistedActivityAtMs: session.lastActivityAtMs)
+      isChild: true, persistedActivityAtMs: session.lastActivityAtMs, addressLock: addressLock)
     let layout = SandboxLayout(stateDirectory: configuration.stateDirectory, id: spec.id)
     var logger = self.logger
     logger[metadataKey: "session.id"] = "\(spec.id)"

@@ -23,6 +23,9 @@ extension LocalBackend {
   public func shutdown() async {
     isShutDown = true
     flushActivity(force: true)
+    // The next server (maybe in this process) takes over the state and the addresses.
+    for id in entries.keys { entries[id]?.addressLock = nil }
+    stateLock = nil
     logger.info("local backend stopped; sandboxes keep running", metadata: ["sessions.running": "\(entries.count)"])
   }
 

@@ -14,8 +14,11 @@ extension LocalBackend {
     var victims: [(id: String, reason: String)] = []
     for record in records {
       let id = record.session.id
+      // Claim the address again; a crash dropped the lock, and the sandbox still holds its port.
+      let addressLock = try? FileLock.acquire("\(configuration.addressLockDirectory)/\(record.session.address).lock")
       var entry = Entry(
-        record: record, phase: .running, isChild: false, persistedActivityAtMs: record.session.lastActivityAtMs)
+        record: record, phase: .running, isChild: false, persistedActivityAtMs: record.session.lastActivityAtMs,
+        addressLock: addressLock ?? nil)
       let reason: String? =
         if record.session.status != .running || record.process == nil {
           "was still starting when the server stopped"

@@ -35,6 +35,8 @@ public actor LocalBackend: SessionBackend {
   let sshAccount: UserAccount?
   var pool: AddressPool
   var entries: [String: Entry] = [:]
+  /// Held until shutdown: one server per state directory.
+  var stateLock: FileLock?
   var isShutDown = false
 
   /// A session the backend holds, in one of its phases.
@@ -45,6 +47,8 @@ public actor LocalBackend: SessionBackend {
     var isChild: Bool
     /// The last activity time written to disk.
     var persistedActivityAtMs: Int64
+    /// This server's claim on the session's address; released with the entry.
+    var addressLock: FileLock?
 
     var session: Session { record.session }
   }
@@ -80,6 +84,12 @@ public actor LocalBackend: SessionBackend {
     self.logger = logger
     self.pool = try AddressPool(cidr: configuration.addressPool)
     try FileSystem.makeDirectory(configuration.stateDirectory, mode: 0o700)
+    // Before anything touches the state: a second server on it would reap the first one's sessions.
+    guard let stateLock = try FileLock.acquire(configuration.stateDirectory + "/lock") else {
+      throw LocalBackendError("the state directory \(configuration.stateDirectory) is in use by another server")
+    }
+    self.stateLock = stateLock
+    try FileSystem.makeDirectory(configuration.addressLockDirectory, mode: 0o1777)
     try FileSystem.makeDirectory(configuration.stateDirectory + "/sandboxes", mode: 0o700)
     self.store = try SessionStore(directory: configuration.stateDirectory + "/sessions")
 

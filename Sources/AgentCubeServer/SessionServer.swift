@@ -61,6 +61,9 @@ public final class SessionServer: Service, Sendable {
     return bound
   }
 
+  /// Number of open client connections, tunnels included.
+  public var connectionCount: Int { transport.connectionCount }
+
   /// Stops accepting, answers calls in flight (up to the drain grace) and closes connections.
   public func shutdown() async {
     health.markNotServing()

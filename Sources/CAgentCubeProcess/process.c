@@ -12,3 +12,7 @@ int CAgentCubeProcess_addCloseFrom(posix_spawn_file_actions_t *actions, int from
 int CAgentCubeProcess_addChdir(posix_spawn_file_actions_t *actions, const char *path) {
   return posix_spawn_file_actions_addchdir_np(actions, path);
 }
+
+#include <malloc.h>
+
+int CAgentCubeProcess_setMmapThreshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }

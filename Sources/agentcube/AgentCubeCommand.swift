@@ -15,7 +15,8 @@ struct AgentCubeCommand: AsyncParsableCommand {
 
       \(ExitCodes.helpText)
       """,
-    // Issue #3 adds `tunnel`, `port-forward` and `ssh` here.
-    subcommands: [HealthCommand.self, SessionCommand.self]
+    subcommands: [
+      HealthCommand.self, SessionCommand.self, TunnelCommand.self, PortForwardCommand.self, SSHCommand.self,
+    ]
   )
 }

@@ -3,6 +3,7 @@ import AgentCubeLocalBackend
 import AgentCubeServer
 import AgentCubeTransport
 import ArgumentParser
+import CAgentCubeProcess
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -24,6 +25,9 @@ struct AgentCubeDaemon: AsyncParsableCommand {
   @OptionGroup var options: ServerOptions
 
   func run() async throws {
+    // Tunnel buffers are large and short-lived: served from mmap, freed memory goes back to the
+    // system when tunnels close instead of staying in glibc's heap (docs/benchmarks-tunnel.md).
+    _ = CAgentCubeProcess_setMmapThreshold(128 * 1024)
     var logger = Logger(label: "agentcubed")
     logger.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
 
@@ -37,6 +41,7 @@ struct AgentCubeDaemon: AsyncParsableCommand {
       for (name, image) in try LocalImage.loadImages(fromFile: options.imagesFile) { backendConfiguration.images[name] = image }
     }
     backendConfiguration.reapInterval = .milliseconds(options.reapIntervalMs)
+    backendConfiguration.addressPool = options.addressPool
     let backend = try await LocalBackend(configuration: backendConfiguration, logger: logger)
     let descriptor = backend.descriptor
     if !descriptor.isolated {

@@ -18,6 +18,9 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "JSON file of extra local images. Env: AGENTCUBE_IMAGES_FILE.")
   var imagesFile: String = env("AGENTCUBE_IMAGES_FILE") ?? ""
 
+  @Option(help: "Loopback range (CIDR in 127.0.0.0/8) that session addresses come from. Env: AGENTCUBE_ADDRESS_POOL.")
+  var addressPool: String = env("AGENTCUBE_ADDRESS_POOL") ?? "127.77.0.0/16"
+
   @Option(help: "Smallest TTL in seconds. Env: AGENTCUBE_MIN_TTL.")
   var minTTL: UInt32 = env("AGENTCUBE_MIN_TTL").flatMap(UInt32.init) ?? 60
 

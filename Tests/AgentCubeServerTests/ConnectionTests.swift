@@ -226,3 +226,25 @@ import Testing
     await #expect(throws: RPCError.self) { _ = try await server.connect() }
   }
 }
+
+@Suite struct EnvelopeLimitTests {
+  @Test func metadataFloodsAreRefusedBeforeDecoding() async throws {
+    let probe = Probe()
+    let server = try await RouterServer.start { TestMethods.register(on: &$0, probe: probe) }
+    let connection = try await server.connect()
+    var many = Metadata()
+    for index in 0..<65 { many.add("k\(index)", "v") }
+    let flood = try await connection.unary(WireRequest(method: TestMethods.echo.fullName, metadata: many))
+    #expect(flood.code == .resourceExhausted)
+    var large = Metadata()
+    large.add("big", String(repeating: "x", count: 17 * 1024))
+    let big = try await connection.unary(WireRequest(method: TestMethods.echo.fullName, metadata: large))
+    #expect(big.code == .resourceExhausted)
+    var fine = Metadata()
+    for index in 0..<64 { fine.add("k\(index)", "v") }
+    let ok = try await connection.unary(WireRequest(method: TestMethods.echo.fullName, metadata: fine, message: try HealthCheckRequest().protobufBytes()))
+    #expect(ok.code == .ok)
+    await connection.close()
+    await server.stop()
+  }
+}

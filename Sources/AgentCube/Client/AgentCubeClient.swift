@@ -13,18 +13,24 @@ import NIOPosix
 public final class AgentCubeClient: Sendable {
   /// Client options.
   public struct Configuration: Sendable {
-    /// Timeout of calls without one of their own. Default 30 s; CreateSession takes longer on slow sandboxes.
+    /// Timeout of calls without one of their own, except CreateSession. Default 30 s.
     public var defaultTimeout: Duration
+    /// Timeout of CreateSession calls without one of their own: it waits for the sandbox to serve,
+    /// which the server bounds by its start timeout (60 s by default). Default 120 s.
+    public var createSessionTimeout: Duration
     /// How long connecting may take. Default 5 s.
     public var connectTimeout: Duration
     /// Largest frame accepted from the server. Default 4 MiB.
     public var maxFrameSize: Int
 
     /// The defaults above.
-    public static var defaults: Self { Self(defaultTimeout: .seconds(30), connectTimeout: .seconds(5), maxFrameSize: 4 << 20) }
+    public static var defaults: Self {
+      Self(defaultTimeout: .seconds(30), createSessionTimeout: .seconds(120), connectTimeout: .seconds(5), maxFrameSize: 4 << 20)
+    }
 
-    public init(defaultTimeout: Duration, connectTimeout: Duration, maxFrameSize: Int) {
+    public init(defaultTimeout: Duration, createSessionTimeout: Duration, connectTimeout: Duration, maxFrameSize: Int) {
       self.defaultTimeout = defaultTimeout
+      self.createSessionTimeout = createSessionTimeout
       self.connectTimeout = connectTimeout
       self.maxFrameSize = maxFrameSize
     }
@@ -66,13 +72,17 @@ public final class AgentCubeClient: Sendable {
     _ method: MethodDescriptor, _ request: Request, options: CallOptions = .defaults
   ) async throws -> Response {
     let wire = try makeWireRequest(method, request, options: options)
-    let deadline = ContinuousClock.now + (options.timeout ?? configuration.defaultTimeout)
+    let deadline = ContinuousClock.now + (options.timeout ?? defaultTimeout(of: method))
     let connection = try await connections.connection()
     let response = try await connection.unary(wire, deadline: deadline)
     guard response.code == .ok else {
       throw RPCError(code: response.code, message: response.statusMessage, details: response.details)
     }
     return try Response(protobuf: response.message)
+  }
+
+  func defaultTimeout(of method: MethodDescriptor) -> Duration {
+    method == MethodDescriptor.SessionService.createSession ? configuration.createSessionTimeout : configuration.defaultTimeout
   }
 
   func makeWireRequest(_ method: MethodDescriptor, _ request: some ProtobufCodable, options: CallOptions) throws -> WireRequest {

@@ -16,8 +16,10 @@ public struct TokenSource: Sendable {
 
   /// No token (only Health works).
   public static var none: Self { Self(kind: .none) }
-  /// A fixed token.
-  public static func token(_ token: String) -> Self { Self(kind: .token(token)) }
+  /// A fixed token; surrounding white space is ignored.
+  public static func token(_ token: String) -> Self {
+    Self(kind: .token(token.trimmingCharacters(in: .whitespacesAndNewlines)))
+  }
   /// A token file, re-read when it changes.
   public static func file(_ path: String) -> Self { Self(kind: .file(TokenFile(path: path))) }
 
@@ -27,7 +29,11 @@ public struct TokenSource: Sendable {
   func currentToken() throws -> String? {
     switch kind {
     case .none: return nil
-    case .token(let token): return token
+    case .token(let token):
+      guard !token.isEmpty, !token.contains(where: \.isWhitespace) else {
+        throw RPCError.invalidArgument("the client's bearer token is empty or contains white space")
+      }
+      return token
     case .file(let file): return try file.current()
     }
   }
@@ -57,7 +63,7 @@ final class TokenFile: Sendable {
     guard let data = FileManager.default.contents(atPath: path),
       let token = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
     else {
-      throw RPCError.unauthenticated("cannot read a token from \(path)")
+      throw RPCError.invalidArgument("the client cannot read a bearer token from \(path)")
     }
     cache.withLock { $0 = Cached(token: token, modified: modified, checked: now) }
     return token

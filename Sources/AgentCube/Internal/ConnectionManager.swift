@@ -68,6 +68,11 @@ final class ConnectionManager: Sendable {
     try await ClientConnection.connect(to: target, configuration: configuration, group: group)
   }
 
+  deinit {
+    // A client dropped without close() must not leave its connection open for ever.
+    if case .ready(let connection) = state.withLock({ $0 }) { connection.channel.close(promise: nil) }
+  }
+
   func close() async {
     let current = state.withLock { state -> State in
       defer { state = .closed }

@@ -25,7 +25,8 @@ struct AddressPool: Sendable {
     let network = base & mask
     first = network + 1
     last = (network | ~mask) - 1
-    next = first
+    // A random start keeps servers that share the machine (and the pool) from racing for the same addresses.
+    next = UInt32.random(in: first...last)
   }
 
   /// How many addresses the pool has.
@@ -33,6 +34,13 @@ struct AddressPool: Sendable {
 
   /// A free address for a server on `port`, or `nil` when every address is taken.
   mutating func allocate(port: UInt16, excluding taken: Set<String>) -> String? {
+    allocate(port: port, excluding: taken, claim: { _ in () })?.address
+  }
+
+  /// The next free address that `claim` also accepts (e.g. by locking it), with what `claim` returned.
+  mutating func allocate<Claim>(
+    port: UInt16, excluding taken: Set<String>, claim: (String) -> Claim?
+  ) -> (address: String, claim: Claim)? {
     var candidate = next
     for _ in 0..<capacity {
       defer { candidate = candidate == last ? first : candidate + 1 }
@@ -40,9 +48,11 @@ struct AddressPool: Sendable {
       let lowByte = candidate & 0xff
       if lowByte == 0 || lowByte == 0xff { continue }
       let address = AddressPool.format(candidate)
-      if taken.contains(address) || !AddressPool.isFree(address: address, port: port) { continue }
+      if taken.contains(address) { continue }
+      guard let claimed = claim(address) else { continue }
+      if !AddressPool.isFree(address: address, port: port) { continue }
       next = candidate == last ? first : candidate + 1
-      return address
+      return (address, claimed)
     }
     return nil
   }

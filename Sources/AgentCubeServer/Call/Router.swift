@@ -2,7 +2,6 @@ public import AgentCubeCore
 public import AgentCubeProtobuf
 public import AgentCubeTransport
 public import Logging
-public import NIOCore
 
 /// Maps method names to handlers wrapped in their interceptor chains, and turns every outcome
 /// into a status: the one place where thrown errors become what the client sees.
@@ -30,7 +29,7 @@ public struct Router: ServerCallDispatcher {
   /// Registers a typed unary handler for `method`.
   public mutating func register<Request: ProtobufCodable, Response: ProtobufCodable>(
     _ method: MethodDescriptor, opensTunnel: Bool = false,
-    handler: @escaping @Sendable (Request, ServerContext) async throws -> (Response, tunnelTarget: (any Channel)?)
+    handler: @escaping @Sendable (Request, ServerContext) async throws -> (Response, tunnelTarget: TunnelTarget?)
   ) {
     let typed: Chain = { request, context in
       let message = try Request(protobuf: request.message)

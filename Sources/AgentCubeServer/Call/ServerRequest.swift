@@ -1,5 +1,5 @@
 public import AgentCubeCore
-public import NIOCore
+public import AgentCubeTransport
 
 /// A call's request as interceptors see it: metadata and the still-serialized message.
 public struct ServerRequest: Sendable {
@@ -21,9 +21,9 @@ public struct ServerResponse: Sendable {
   /// Response trailers.
   public var trailers: Metadata
   /// For OpenTunnel: the connected sandbox channel the connection is joined with after the answer.
-  public var tunnelTarget: (any Channel)?
+  public var tunnelTarget: TunnelTarget?
 
-  public init(message: [UInt8], trailers: Metadata = Metadata(), tunnelTarget: (any Channel)? = nil) {
+  public init(message: [UInt8], trailers: Metadata = Metadata(), tunnelTarget: TunnelTarget? = nil) {
     self.message = message
     self.trailers = trailers
     self.tunnelTarget = tunnelTarget

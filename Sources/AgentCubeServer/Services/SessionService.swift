@@ -15,6 +15,7 @@ public struct SessionService: Sendable {
   private let policy: SessionPolicy
   private let tunnelConnectTimeout: Duration
   private let logger: Logger
+  private let tunnels = TunnelRegistry()
 
   public init(backend: any SessionBackend, policy: SessionPolicy, tunnelConnectTimeout: Duration = .seconds(5), logger: Logger) {
     self.backend = backend
@@ -83,11 +84,12 @@ public struct SessionService: Sendable {
   func delete(_ request: DeleteSessionRequest, context: ServerContext) async throws -> DeleteSessionResponse {
     let session = try await authorizedSession(request.sessionID, context: context)
     try await backend.deleteSession(id: session.id, caller: try context.requireCaller())
+    tunnels.closeAll(sessionID: session.id)
     logger.info("session deleted", metadata: ["session.id": "\(session.id)"])
     return DeleteSessionResponse()
   }
 
-  func openTunnel(_ request: OpenTunnelRequest, context: ServerContext) async throws -> (OpenTunnelResponse, tunnelTarget: (any Channel)?) {
+  func openTunnel(_ request: OpenTunnelRequest, context: ServerContext) async throws -> (OpenTunnelResponse, tunnelTarget: TunnelTarget?) {
     let session = try await authorizedSession(request.sessionID, context: context)
     guard session.status == .running else {
       throw RPCError.failedPrecondition("session \(session.id) is \(session.status), not running")
@@ -106,7 +108,11 @@ public struct SessionService: Sendable {
       throw RPCError.unavailable("cannot connect to \(target): \(error)")
     }
     await backend.recordActivity(id: session.id)
-    return (OpenTunnelResponse(target: target), channel)
+    tunnels.register(channel, sessionID: session.id)
+    let backend = backend
+    let sessionID = session.id
+    let tunnel = TunnelTarget(channel: channel) { Task { await backend.recordActivity(id: sessionID) } }
+    return (OpenTunnelResponse(target: target), tunnel)
   }
 
   /// The session named by `id` if the caller created it: the one place the creator-only rule lives.

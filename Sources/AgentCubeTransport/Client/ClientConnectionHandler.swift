@@ -144,11 +144,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     var incoming = unwrapInboundIn(data)
-    if cumulation == nil || cumulation!.readableBytes == 0 {
-      cumulation = incoming
-    } else {
-      cumulation!.writeBuffer(&incoming)
-    }
+    cumulation.accumulate(&incoming)
     guard var buffer = cumulation else { return }
     defer { cumulation = buffer }
     do {
@@ -165,9 +161,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
           try handle(frame)
         case .tunnel:
           // Raw tunnel bytes: kept until the tunnel takes over the channel.
-          if buffer.readableBytes > 0 {
-            if tunnelLeftover == nil { tunnelLeftover = buffer } else { tunnelLeftover!.writeBuffer(&buffer) }
-          }
+          if buffer.readableBytes > 0 { tunnelLeftover.accumulate(&buffer) }
           buffer = ByteBuffer()
           break loop
         case .closed:

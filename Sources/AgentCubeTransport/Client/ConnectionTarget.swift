@@ -14,10 +14,10 @@ public struct ConnectionTarget: Hashable, Sendable, CustomStringConvertible {
 
   /// Parses `unix:<path>`, `unix://<path>`, `<host>:<port>` or a path starting with `/` or `.`.
   public init?(parsing string: String) {
-    if string.hasPrefix("unix://") {
-      kind = .unixSocket(path: String(string.dropFirst("unix://".count)))
-    } else if string.hasPrefix("unix:") {
-      kind = .unixSocket(path: String(string.dropFirst("unix:".count)))
+    if string.hasPrefix("unix:") {
+      let path = string.hasPrefix("unix://") ? string.dropFirst("unix://".count) : string.dropFirst("unix:".count)
+      guard !path.isEmpty else { return nil }
+      kind = .unixSocket(path: String(path))
     } else if string.hasPrefix("/") || string.hasPrefix(".") {
       kind = .unixSocket(path: string)
     } else if let colon = string.lastIndex(of: ":"), let port = Int(string[string.index(after: colon)...]),

@@ -38,7 +38,7 @@ public enum CallOutcome: Sendable {
   /// Send this RESPONSE.
   case response(WireResponse)
   /// Send this OK RESPONSE, then carry raw bytes between the connection and `target`.
-  case tunnel(WireResponse, target: any Channel)
+  case tunnel(WireResponse, target: TunnelTarget)
 }
 
 /// The server side above the transport: runs calls to completion.

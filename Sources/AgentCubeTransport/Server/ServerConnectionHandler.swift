@@ -35,6 +35,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   private let dispatcher: any ServerCallDispatcher
   private let logger: Logger
   private let decoder: FrameDecoder
+  private let envelopeLimits = RequestEnvelopeLimits()
   private var state = State.awaitingPreface
   private var cumulation: ByteBuffer?
   private var calls: [UInt32: InFlightCall] = [:]
@@ -80,11 +81,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     var incoming = unwrapInboundIn(data)
-    if cumulation == nil || cumulation!.readableBytes == 0 {
-      cumulation = incoming
-    } else {
-      cumulation!.writeBuffer(&incoming)
-    }
+    cumulation.accumulate(&incoming)
     processCumulation()
   }
 
@@ -187,6 +184,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     guard case .open = state else {
       return respond(callID, error: .unavailable("server is shutting down; retry on a new connection"))
     }
+    if let violation = envelopeLimits.violation(in: frame.payload) { return respond(callID, error: violation) }
     let request: WireRequest
     do {
       request = try WireRequest(payload: frame.payload)
@@ -246,7 +244,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
   private func complete(callID: UInt32, outcome: CallOutcome) {
     guard let call = calls.removeValue(forKey: callID) else {
-      if case .tunnel(_, let target) = outcome { target.close(promise: nil) }
+      if case .tunnel(_, let target) = outcome { target.channel.close(promise: nil) }
       return
     }
     call.deadlineTimer?.cancel()
@@ -261,7 +259,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
       closeIfDrained()
     case .tunnel(let response, let target):
       guard case .tunnelPending(callID) = state, let context else {
-        target.close(promise: nil)
+        target.channel.close(promise: nil)
         return
       }
       state = .tunnel

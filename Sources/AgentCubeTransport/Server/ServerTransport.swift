@@ -83,6 +83,9 @@ public final class ServerTransport: Sendable {
     return bound
   }
 
+  /// Number of open client connections (tunnels included).
+  public var connectionCount: Int { state.withLock { $0.connections.count } }
+
   /// Stops accepting, asks every connection to finish its calls (GOAWAY), waits up to the drain
   /// grace, then closes what is left.
   public func shutdown() async {

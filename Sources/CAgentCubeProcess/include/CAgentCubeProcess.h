@@ -15,4 +15,8 @@ int CAgentCubeProcess_addCloseFrom(posix_spawn_file_actions_t *actions, int from
 /// posix_spawn_file_actions_addchdir_np: change directory in the child before exec.
 int CAgentCubeProcess_addChdir(posix_spawn_file_actions_t *actions, const char *path);
 
+/// mallopt(M_MMAP_THRESHOLD, bytes): allocations of at least `bytes` are served by mmap, so freeing
+/// them returns memory to the system at once. 1 on success.
+int CAgentCubeProcess_setMmapThreshold(int bytes);
+
 #endif

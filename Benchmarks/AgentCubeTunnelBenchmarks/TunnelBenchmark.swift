@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// `agentcube-tunnel-bench`: tunnel throughput against direct, socat and splice(2) paths, and the
+/// server's memory per idle tunnel. `scripts/bench-tunnel.sh` builds everything and runs both.
+@main
+struct TunnelBenchmark: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "agentcube-tunnel-bench",
+    abstract: "Measure AgentCube tunnels against a running agentcubed.",
+    discussion: """
+      Needs a running agentcubed (TCP) with a 'sink' image whose command is
+      `tcp-pump sink ${AGENTCUBE_ADDRESS} ${AGENTCUBE_PORT}`, and the tcp-pump and splice-relay
+      binaries built from Benchmarks/. See docs/benchmarks-tunnel.md.
+      """,
+    subcommands: [Throughput.self, IdleTunnels.self])
+}

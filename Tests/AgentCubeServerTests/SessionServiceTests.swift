@@ -1,0 +1,139 @@
+import AgentCube
+import AgentCubeLocalBackend
+import AgentCubeServer
+import AgentCubeTestSupport
+import Foundation
+import Testing
+
+/// The session service end to end: SDK → real server → real local sandboxes.
+@Suite struct SessionServiceTests {
+  private let aliceKey =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@test"
+
+  @Test func createGetRenewDelete() async throws {
+    try await TestServer.with { server in
+      let alice = server.client(token: TestServer.Token.alice).sessions
+      let created = try await alice.createSession(
+        .init(image: "echo", ttlSeconds: 120, sshPublicKey: aliceKey, metadata: [.init(key: "purpose", value: "ci")])
+      ).session
+      #expect(created.status == .running)
+      #expect(UUID(uuidString: created.id) != nil)
+      #expect(created.name == "sandbox-\(created.id.prefix(8))")
+      #expect(created.namespace == "team-a")
+      #expect(created.creator == "system:serviceaccount:team-a:alice")
+      #expect(created.metadata == [.init(key: "purpose", value: "ci")])
+      #expect(created.expiresAtMs - created.createdAtMs == 120_000)
+      #expect(created.address.hasPrefix("127."))
+
+      #expect(try await alice.getSession(.init(sessionID: created.id)).session.id == created.id)
+
+      let renewed = try await alice.renewSession(.init(sessionID: created.id, ttlSeconds: 600)).session
+      #expect(renewed.ttlSeconds == 600)
+      #expect(renewed.expiresAtMs > created.expiresAtMs)
+
+      _ = try await alice.deleteSession(.init(sessionID: created.id))
+      let error = await #expect(throws: RPCError.self) { try await alice.getSession(.init(sessionID: created.id)) }
+      #expect(error?.code == .notFound)
+      let again = await #expect(throws: RPCError.self) { try await alice.deleteSession(.init(sessionID: created.id)) }
+      #expect(again?.code == .notFound)
+    }
+  }
+
+  @Test func listPagesWithAnOpaqueCursor() async throws {
+    try await TestServer.with { server in
+      let alice = server.client(token: TestServer.Token.alice).sessions
+      var ids: [String] = []
+      for _ in 0..<5 { ids.append(try await alice.createSession(.init(image: "echo", ttlSeconds: 120)).session.id) }
+      var seen: [String] = []
+      var token = ""
+      var pages = 0
+      repeat {
+        let page = try await alice.listSessions(.init(pageSize: 2, pageToken: token))
+        #expect(page.sessions.count <= 2)
+        seen += page.sessions.map(\.id)
+        token = page.nextPageToken
+        pages += 1
+      } while !token.isEmpty && pages < 10
+      #expect(pages == 3)
+      #expect(Set(seen) == Set(ids))
+      #expect(seen.count == 5)
+      #expect(try await alice.listSessions(.init()).sessions.count == 5)
+    }
+  }
+
+  @Test(arguments: [
+    CreateSessionRequest(image: "echo", ttlSeconds: 999_999),
+    CreateSessionRequest(image: "echo", sshPublicKey: "ssh-ed25519 not-base64!"),
+    CreateSessionRequest(image: "echo", sshPublicKey: "ssh-dss AAAAB3NzaC1kc3MAAACBAP"),
+    CreateSessionRequest(image: "no-such-image"),
+    CreateSessionRequest(image: "echo", metadata: Array(repeating: .init(key: "k", value: "v"), count: 65)),
+  ])
+  func invalidCreateRequestsAreRefused(request: CreateSessionRequest) async throws {
+    try await TestServer.with { server in
+      let alice = server.client(token: TestServer.Token.alice).sessions
+      let error = await #expect(throws: RPCError.self) { try await alice.createSession(request) }
+      #expect(error?.code == .invalidArgument)
+      let listed = try await alice.listSessions(.init()).sessions
+      #expect(listed.isEmpty)
+    }
+  }
+
+  @Test func invalidArgumentsOfOtherCallsAreRefused() async throws {
+    try await TestServer.with { server in
+      let alice = server.client(token: TestServer.Token.alice).sessions
+      let owned = try await alice.createSession(.init(image: "echo", ttlSeconds: 120)).session
+      let cases: [@Sendable () async throws -> Void] = [
+        { _ = try await alice.listSessions(.init(pageSize: 101)) },
+        { _ = try await alice.listSessions(.init(pageToken: "not a token")) },
+        { _ = try await alice.getSession(.init(sessionID: "../../etc/passwd")) },
+        { _ = try await alice.renewSession(.init(sessionID: owned.id, ttlSeconds: 0xFFFF_FFFF)) },
+      ]
+      for call in cases {
+        let error = await #expect(throws: RPCError.self) { try await call() }
+        #expect(error?.code == .invalidArgument)
+      }
+      let missing = await #expect(throws: RPCError.self) { try await alice.getSession(.init(sessionID: UUID().uuidString)) }
+      #expect(missing?.code == .notFound)
+    }
+  }
+
+  @Test func ttlAndIdleTimeoutsAreReaped() async throws {
+    try await TestServer.with { server in
+      try await server.withReaper {
+        let alice = server.client(token: TestServer.Token.alice).sessions
+        let short = try await alice.createSession(.init(image: "echo", ttlSeconds: 1)).session
+        let idle = try await alice.createSession(.init(image: "echo", ttlSeconds: 600, idleTimeoutSeconds: 1)).session
+        let kept = try await alice.createSession(.init(image: "echo", ttlSeconds: 600, idleTimeoutSeconds: 0)).session
+        for id in [short.id, idle.id] {
+          try await eventually(.seconds(10), "session \(id) reaped") {
+            do {
+              _ = try await alice.getSession(.init(sessionID: id))
+              return false
+            } catch let error as RPCError {
+              return error.code == .notFound
+            }
+          }
+        }
+        #expect(try await alice.getSession(.init(sessionID: kept.id)).session.status == .running)
+      }
+    }
+  }
+
+  @Test func aRestartedServerKeepsItsSessions() async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let first = try await TestServer.start(directory: directory)
+    let created = try await first.client(token: TestServer.Token.alice).sessions
+      .createSession(.init(image: "echo", ttlSeconds: 300)).session
+    await first.stop(deleteSessions: false)
+
+    let second = try await TestServer.start(directory: directory)
+    let alice = second.client(token: TestServer.Token.alice).sessions
+    let adopted = try await alice.getSession(.init(sessionID: created.id)).session
+    #expect(adopted.status == .running)
+    #expect(adopted.address == created.address)
+    #expect(adopted.expiresAtMs == created.expiresAtMs)
+    #expect(try await alice.listSessions(.init()).sessions.map(\.id) == [created.id])
+    await second.stop()
+  }
+}
