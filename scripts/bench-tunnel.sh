@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tunnel benchmark (docs/benchmarks-tunnel.md): builds agentcubed and agentcube-tunnel-bench in
+# Tunnel benchmark (docs/benchmarks.md (tunnel section)): builds agentcubed and agentcube-tunnel-bench in
 # release and the C tools, starts agentcubed with a 'sink' image, then measures
 #   1. throughput of a BYTES copy over direct, socat, splice-relay and AgentCube tunnel paths;
 #   2. the server's memory with TUNNELS idle tunnels open.

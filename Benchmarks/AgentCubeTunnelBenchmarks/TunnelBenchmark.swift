@@ -10,7 +10,7 @@ struct TunnelBenchmark: AsyncParsableCommand {
     discussion: """
       Needs a running agentcubed (TCP) with a 'sink' image whose command is
       `tcp-pump sink ${AGENTCUBE_ADDRESS} ${AGENTCUBE_PORT}`, and the tcp-pump and splice-relay
-      binaries built from Benchmarks/. See docs/benchmarks-tunnel.md.
+      binaries built from Benchmarks/. See docs/benchmarks.md (tunnel section).
       """,
     subcommands: [Throughput.self, IdleTunnels.self])
 }

@@ -26,7 +26,7 @@ struct AgentCubeDaemon: AsyncParsableCommand {
 
   func run() async throws {
     // Tunnel buffers are large and short-lived: served from mmap, freed memory goes back to the
-    // system when tunnels close instead of staying in glibc's heap (docs/benchmarks-tunnel.md).
+    // system when tunnels close instead of staying in glibc's heap (docs/benchmarks.md (tunnel section)).
     _ = CAgentCubeProcess_setMmapThreshold(128 * 1024)
     var logger = Logger(label: "agentcubed")
     logger.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info

@@ -38,7 +38,7 @@ enum TunnelGlue {
   /// Largest read of a tunnel channel. NIO's default (64 KiB) suits framed calls; a tunnel copies
   /// bulk bytes, and 256 KiB reads cut the server's CPU per GiB copied by about a fifth (half as
   /// many read and writev calls) and bring a 1 GiB copy to about the throughput of a splice(2)
-  /// relay on the same machine (docs/benchmarks-tunnel.md). The buffer still starts at 2 KiB and
+  /// relay on the same machine (docs/benchmarks.md (tunnel section)). The buffer still starts at 2 KiB and
   /// only grows while reads fill it, so interactive traffic keeps small buffers.
   static let maximumReadSize = 256 * 1024
 
