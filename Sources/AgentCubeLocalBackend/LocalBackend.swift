@@ -85,7 +85,14 @@ public actor LocalBackend: SessionBackend {
     self.pool = try AddressPool(cidr: configuration.addressPool)
     try FileSystem.makeDirectory(configuration.stateDirectory, mode: 0o700)
     // Before anything touches the state: a second server on it would reap the first one's sessions.
-    guard let stateLock = try FileLock.acquire(configuration.stateDirectory + "/lock") else {
+    // A few tries: a process forked elsewhere in this process holds a copy of a just-released lock
+    // until it execs.
+    var acquired = try FileLock.acquire(configuration.stateDirectory + "/lock")
+    for _ in 0..<20 where acquired == nil {
+      try await Task.sleep(for: .milliseconds(50))
+      acquired = try FileLock.acquire(configuration.stateDirectory + "/lock")
+    }
+    guard let stateLock = acquired else {
       throw LocalBackendError("the state directory \(configuration.stateDirectory) is in use by another server")
     }
     self.stateLock = stateLock

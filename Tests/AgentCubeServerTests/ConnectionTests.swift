@@ -128,7 +128,7 @@ import Testing
       try await raw.sendPreface()
       var bytes = ByteBuffer()
       bytes.writeFrame(Frame(type: .request, callID: 1, payload: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF])))
-      try await bytes.writeFrame(type: .request, callID: 3, message: try request(TestMethods.echo, "still here"))
+      try bytes.writeFrame(type: .request, callID: 3, message: try request(TestMethods.echo, "still here"))
       try await raw.send(bytes)
       #expect(try await raw.readPreface() == .preface(version: 1))
       #expect(try await raw.readFrame()?.type == .settings)
