@@ -36,9 +36,6 @@ public struct Identity: Hashable, Sendable, CustomStringConvertible {
 
   public var description: String { username }
 
-  /// Whether `self` and `other` are the same service account (namespace and name).
-  public func isSameAccount(as other: Identity) -> Bool { username == other.username }
-
   /// RFC 1123 label: lower-case alphanumerics and '-', 1...63, alphanumeric at both ends.
   static func isDNSLabel(_ s: Substring) -> Bool {
     guard (1...63).contains(s.utf8.count), let f = s.utf8.first, let l = s.utf8.last,

@@ -9,11 +9,9 @@ import Synchronization
 /// a second), so tokens can be added or revoked without a restart. As with TokenReview, only users
 /// named `system:serviceaccount:<namespace>:<name>` are accepted.
 public final class TokenFileAuthenticator: Authenticator {
-  struct Entry: Sendable {
-    var username: String
-    var uid: String
-    var groups: [String]
-  }
+  /// A token's user, checked once when the file is read: its identity, or why it has none
+  /// (a user that is not a service account).
+  typealias Entry = Result<Identity, RPCError>
 
   private struct State {
     var entries: [String: Entry]
@@ -39,7 +37,7 @@ public final class TokenFileAuthenticator: Authenticator {
     guard let entry = state.withLock({ $0.entries[token.secret] }) else {
       throw RPCError.unauthenticated("invalid bearer token")
     }
-    return try Identity(username: entry.username, uid: entry.uid, groups: entry.groups)
+    return try entry.get()
   }
 
   private func reloadIfChanged() {
@@ -78,7 +76,7 @@ public final class TokenFileAuthenticator: Authenticator {
         throw RPCError.failedPrecondition("\(path):\(index + 1): expected token,user,uid[,\"groups\"]")
       }
       let groups = fields.count > 3 ? fields[3].split(separator: ",").map { String($0) } : []
-      entries[fields[0]] = Entry(username: fields[1], uid: fields[2], groups: groups)
+      entries[fields[0]] = Result { () throws(RPCError) in try Identity(username: fields[1], uid: fields[2], groups: groups) }
     }
     return (entries, modified)
   }

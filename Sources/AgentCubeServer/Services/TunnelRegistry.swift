@@ -23,7 +23,4 @@ final class TunnelRegistry: Sendable {
     let open = channels.withLock { $0.removeValue(forKey: sessionID) } ?? [:]
     for channel in open.values { channel.close(promise: nil) }
   }
-
-  /// Number of open tunnels (for tests and metrics).
-  var count: Int { channels.withLock { $0.values.reduce(0) { $0 + $1.count } } }
 }

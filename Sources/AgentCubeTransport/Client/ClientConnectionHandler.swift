@@ -57,9 +57,6 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
   }
 
-  /// Number of calls waiting for an answer.
-  var pendingCount: Int { pending.count }
-
   func handlerAdded(context: ChannelHandlerContext) {
     self.context = context
     if context.channel.isActive { sendPreface(context: context) }
