@@ -20,7 +20,8 @@ extension Session: ProtobufCodable, ProtobufCMapped {
       metadata: try Unpacking.repeated(m.pointee.n_metadata, m.pointee.metadata),
       sshUser: try Unpacking.string(m.pointee.ssh_user, field: "Session.ssh_user"),
       sshPort: m.pointee.ssh_port,
-      address: try Unpacking.string(m.pointee.address, field: "Session.address")
+      address: try Unpacking.string(m.pointee.address, field: "Session.address"),
+      sshHostPublicKey: try Unpacking.string(m.pointee.ssh_host_public_key, field: "Session.ssh_host_public_key")
     )
   }
 
@@ -41,6 +42,7 @@ extension Session: ProtobufCodable, ProtobufCMapped {
     m.pointee.ssh_user = try arena.string(sshUser, field: "Session.ssh_user")
     m.pointee.ssh_port = sshPort
     m.pointee.address = try arena.string(address, field: "Session.address")
+    m.pointee.ssh_host_public_key = try arena.string(sshHostPublicKey, field: "Session.ssh_host_public_key")
   }
 }
 

@@ -39,6 +39,8 @@ struct InvalidInputTests {
     BadString(type: Sample(Session()), path: [13, 2], field: "MetadataPair.value"),
     BadString(type: Sample(Session()), path: [14], field: "Session.ssh_user"),
     BadString(type: Sample(Session()), path: [16], field: "Session.address"),
+    BadString(type: Sample(Session()), path: [17], field: "Session.ssh_host_public_key"),
+    BadString(type: Sample(GetSessionResponse()), path: [1, 17], field: "Session.ssh_host_public_key"),
     BadString(type: Sample(CreateSessionRequest()), path: [1], field: "CreateSessionRequest.image"),
     BadString(type: Sample(CreateSessionRequest()), path: [3], field: "CreateSessionRequest.ssh_public_key"),
     BadString(type: Sample(CreateSessionRequest()), path: [4, 2], field: "MetadataPair.value"),
@@ -98,6 +100,7 @@ struct InvalidInputTests {
     (Sample(CreateSessionRequest(sshPublicKey: "ssh-ed25519 \0")), "CreateSessionRequest.ssh_public_key"),
     (Sample(ListSessionsResponse(sessions: [Session(), Session(address: "\0")])), "Session.address"),
     (Sample(RenewSessionResponse(session: Session(name: "\0"))), "Session.name"),
+    (Sample(GetSessionResponse(session: Session(sshHostPublicKey: "ssh-ed25519 \0"))), "Session.ssh_host_public_key"),
     (Sample(OpenTunnelRequest(sessionID: "\0")), "OpenTunnelRequest.session_id"),
     (Sample(HealthCheckResponse(isolationMessage: "\0")), "HealthCheckResponse.isolation_message"),
   ]

@@ -55,6 +55,11 @@ struct KnownAnswerTests {
         """)
     ),
     Case(
+      sample: Sample(Session(id: "s", address: "a", sshHostPublicKey: "ssh-ed25519 AAAA")),
+      // Field 17 needs a two-byte tag: (17 << 3) | 2 = 138 = 8a 01.
+      bytes: hex("0a 01 73  82 01 01 61  8a 01 10 7373682d6564323535313920 41414141")
+    ),
+    Case(
       sample: Sample(GetSessionResponse(session: Session(id: "s"))),
       bytes: hex("0a 03 0a0173")
     ),

@@ -70,7 +70,8 @@ enum Samples {
       name: "sandbox-6f1c2a3b", namespace: "team-ü", creator: "system:serviceaccount:team:robot-\(i)",
       image: "python:3.12 \(unicode)", status: .failed, statusMessage: long(5000, "stderr: "),
       createdAtMs: .min, expiresAtMs: .max, lastActivityAtMs: -1, ttlSeconds: .max, idleTimeoutSeconds: .max,
-      metadata: pairs, sshUser: "sandbox", sshPort: .max, address: "[fd00::1]"
+      metadata: pairs, sshUser: "sandbox", sshPort: .max, address: "[fd00::1]",
+      sshHostPublicKey: "ssh-ed25519 " + long(68, "AAAAC3NzaC1lZDI1NTE5") + " root@sandbox-\(unicode)"
     )
   }
 

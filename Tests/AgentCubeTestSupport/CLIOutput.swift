@@ -10,6 +10,8 @@ public struct CLISession: Decodable, Sendable, Equatable {
   public var address: String
   public var sshUser: String
   public var sshPort: UInt16
+  /// `ssh_host_public_key`: empty when the session reports none.
+  public var sshHostPublicKey: String
   public var ttlSeconds: UInt32
   public var createdAtMs: Int64
   public var expiresAtMs: Int64
@@ -18,6 +20,7 @@ public struct CLISession: Decodable, Sendable, Equatable {
     case id, name, creator, image, status, address
     case sshUser = "ssh_user"
     case sshPort = "ssh_port"
+    case sshHostPublicKey = "ssh_host_public_key"
     case ttlSeconds = "ttl_seconds"
     case createdAtMs = "created_at_ms"
     case expiresAtMs = "expires_at_ms"

@@ -32,13 +32,17 @@ public struct Session: Hashable, Sendable, Codable {
   public var sshPort: UInt32
   /// The sandbox's address as the server reaches it (like a pod IP).
   public var address: String
+  /// The sandbox SSH server's host public key, one OpenSSH line (`ssh-ed25519 AAAA…`); empty when
+  /// the image has none. Clients pin it instead of trusting the key on first use.
+  public var sshHostPublicKey: String
 
   /// Creates a session value.
   public init(
     id: String = "", name: String = "", namespace: String = "", creator: String = "", image: String = "",
     status: SessionStatus = .unspecified, statusMessage: String = "", createdAtMs: Int64 = 0,
     expiresAtMs: Int64 = 0, lastActivityAtMs: Int64 = 0, ttlSeconds: UInt32 = 0, idleTimeoutSeconds: UInt32 = 0,
-    metadata: [KeyValue] = [], sshUser: String = "", sshPort: UInt32 = 0, address: String = ""
+    metadata: [KeyValue] = [], sshUser: String = "", sshPort: UInt32 = 0, address: String = "",
+    sshHostPublicKey: String = ""
   ) {
     self.id = id
     self.name = name
@@ -56,6 +60,38 @@ public struct Session: Hashable, Sendable, Codable {
     self.sshUser = sshUser
     self.sshPort = sshPort
     self.address = address
+    self.sshHostPublicKey = sshHostPublicKey
+  }
+}
+
+extension Session {
+  private enum CodingKeys: String, CodingKey {
+    case id, name, namespace, creator, image, status, statusMessage, createdAtMs, expiresAtMs, lastActivityAtMs
+    case ttlSeconds, idleTimeoutSeconds, metadata, sshUser, sshPort, address, sshHostPublicKey
+  }
+
+  /// Decodes a session; a record written before ``sshHostPublicKey`` existed decodes with it empty.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      id: try container.decode(String.self, forKey: .id),
+      name: try container.decode(String.self, forKey: .name),
+      namespace: try container.decode(String.self, forKey: .namespace),
+      creator: try container.decode(String.self, forKey: .creator),
+      image: try container.decode(String.self, forKey: .image),
+      status: try container.decode(SessionStatus.self, forKey: .status),
+      statusMessage: try container.decode(String.self, forKey: .statusMessage),
+      createdAtMs: try container.decode(Int64.self, forKey: .createdAtMs),
+      expiresAtMs: try container.decode(Int64.self, forKey: .expiresAtMs),
+      lastActivityAtMs: try container.decode(Int64.self, forKey: .lastActivityAtMs),
+      ttlSeconds: try container.decode(UInt32.self, forKey: .ttlSeconds),
+      idleTimeoutSeconds: try container.decode(UInt32.self, forKey: .idleTimeoutSeconds),
+      metadata: try container.decode([KeyValue].self, forKey: .metadata),
+      sshUser: try container.decode(String.self, forKey: .sshUser),
+      sshPort: try container.decode(UInt32.self, forKey: .sshPort),
+      address: try container.decode(String.self, forKey: .address),
+      sshHostPublicKey: try container.decodeIfPresent(String.self, forKey: .sshHostPublicKey) ?? ""
+    )
   }
 }
 

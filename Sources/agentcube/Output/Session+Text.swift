@@ -26,6 +26,7 @@ extension Session {
       ("last active", timeAndAge(lastActivityAtMs, now: now)),
       ("ssh", sshEndpoint),
     ]
+    if !sshHostPublicKey.isEmpty { fields.append(("host key", sshHostPublicKey)) }
     if !metadata.isEmpty {
       fields.append(("metadata", metadata.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")))
     }

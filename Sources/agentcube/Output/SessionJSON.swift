@@ -19,6 +19,7 @@ struct SessionJSON: Encodable {
     case idleTimeoutSeconds = "idle_timeout_seconds"
     case sshUser = "ssh_user"
     case sshPort = "ssh_port"
+    case sshHostPublicKey = "ssh_host_public_key"
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -42,5 +43,6 @@ struct SessionJSON: Encodable {
     try container.encode(session.sshUser, forKey: .sshUser)
     try container.encode(session.sshPort, forKey: .sshPort)
     try container.encode(session.address, forKey: .address)
+    try container.encode(session.sshHostPublicKey, forKey: .sshHostPublicKey)
   }
 }

@@ -778,7 +778,7 @@ const ProtobufCMessageDescriptor agentcube__v1__metadata_pair__descriptor =
   (ProtobufCMessageInit) agentcube__v1__metadata_pair__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor agentcube__v1__session__field_descriptors[16] =
+static const ProtobufCFieldDescriptor agentcube__v1__session__field_descriptors[17] =
 {
   {
     "id",
@@ -972,6 +972,18 @@ static const ProtobufCFieldDescriptor agentcube__v1__session__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ssh_host_public_key",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Agentcube__V1__Session, ssh_host_public_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned agentcube__v1__session__field_indices_by_name[] = {
   15,   /* field[15] = address */
@@ -985,6 +997,7 @@ static const unsigned agentcube__v1__session__field_indices_by_name[] = {
   12,   /* field[12] = metadata */
   1,   /* field[1] = name */
   2,   /* field[2] = namespace */
+  16,   /* field[16] = ssh_host_public_key */
   14,   /* field[14] = ssh_port */
   13,   /* field[13] = ssh_user */
   5,   /* field[5] = status */
@@ -994,7 +1007,7 @@ static const unsigned agentcube__v1__session__field_indices_by_name[] = {
 static const ProtobufCIntRange agentcube__v1__session__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 16 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor agentcube__v1__session__descriptor =
 {
@@ -1004,7 +1017,7 @@ const ProtobufCMessageDescriptor agentcube__v1__session__descriptor =
   "Agentcube__V1__Session",
   "agentcube.v1",
   sizeof(Agentcube__V1__Session),
-  16,
+  17,
   agentcube__v1__session__field_descriptors,
   agentcube__v1__session__field_indices_by_name,
   1,  agentcube__v1__session__number_ranges,

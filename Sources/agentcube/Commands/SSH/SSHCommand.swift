@@ -15,11 +15,17 @@ struct SSHCommand: AsyncParsableCommand {
     abstract: "Log in to a session's sandbox with OpenSSH.",
     discussion: """
       Looks the session up and runs ssh -o ProxyCommand='<this agentcube> tunnel [--server ...] %h' \
-      -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null [-i key] <ssh-user>@<session-id> [ARGS...]. \
-      Host keys are not checked: every sandbox makes its own. The token reaches the ProxyCommand \
+      -o HostKeyAlias=<session-id> -o UserKnownHostsFile=<file> -o GlobalKnownHostsFile=/dev/null \
+      -o StrictHostKeyChecking=yes -o UpdateHostKeys=no [-i key] <ssh-user>@<session-id> [ARGS...]. \
+      The host key is pinned: <file> is $XDG_CACHE_HOME/agentcube/known_hosts/<session-id> \
+      (default ~/.cache/...), written with the host key the server reports for the session, so ssh \
+      accepts that key only; ~/.ssh/known_hosts is neither read nor written. A session that reports \
+      no host key is refused unless --insecure-ignore-host-key is given, which checks no key at all \
+      (StrictHostKeyChecking=no, UserKnownHostsFile=/dev/null). The token reaches the ProxyCommand \
       through the environment (AGENTCUBE_TOKEN_FILE or AGENTCUBE_TOKEN), never its command line. \
       ARGS after -- follow the destination: ssh options (OpenSSH takes them there too), then the \
-      remote command. --print prints the command line instead of running it.
+      remote command. --print writes the known-hosts file and prints the command line instead of \
+      running it.
       """
   )
 
@@ -36,6 +42,11 @@ struct SSHCommand: AsyncParsableCommand {
   @Flag(name: .customLong("print"), help: "Print the ssh command line instead of running it.")
   var printOnly = false
 
+  @Flag(
+    name: .customLong("insecure-ignore-host-key"),
+    help: "Do not check the sandbox's SSH host key: ssh accepts any key (needed when the session reports none).")
+  var insecureIgnoreHostKey = false
+
   @Argument(parsing: .postTerminator, help: ArgumentHelp("ssh options and the remote command.", valueName: "args"))
   var sshArguments: [String] = []
 
@@ -45,7 +56,7 @@ struct SSHCommand: AsyncParsableCommand {
     }
     let commandLine = SSHCommandLine(
       agentcube: Self.executablePath, tunnelOptions: tunnelOptions, identity: identity, user: session.sshUser,
-      sessionID: session.id, extraArguments: sshArguments)
+      sessionID: session.id, hostKeyCheck: try hostKeyCheck(for: session), extraArguments: sshArguments)
     let token = tokenForTunnel
     if printOnly {
       switch token {
@@ -68,6 +79,29 @@ struct SSHCommand: AsyncParsableCommand {
       unsetenv("AGENTCUBE_TOKEN_FILE")
     }
     throw ErrorReporter(redacting: nil).report(Self.execute(commandLine.arguments))
+  }
+
+  /// The session's host key pinned in a known-hosts file of its own; with --insecure-ignore-host-key,
+  /// no check (and a warning).
+  ///
+  /// - Throws: `ValidationError` (a usage error) when the session reports no host key and the flag
+  ///   is not given; the exit code of a local failure when the file cannot be written.
+  private func hostKeyCheck(for session: Session) throws -> SSHHostKeyCheck {
+    if insecureIgnoreHostKey {
+      printNote("warning: --insecure-ignore-host-key: the sandbox's SSH host key is not checked")
+      return .ignored
+    }
+    guard !session.sshHostPublicKey.isEmpty else {
+      throw ValidationError(
+        "session \(session.id) reports no SSH host key to check it against; pass --insecure-ignore-host-key"
+          + " to log in without checking it")
+    }
+    do {
+      let file = try SSHKnownHosts.write(sessionID: session.id, hostPublicKey: session.sshHostPublicKey)
+      return .pinned(alias: session.id, knownHostsFile: file)
+    } catch {
+      throw ErrorReporter(redacting: nil).report(CommandError("cannot pin the session's SSH host key: \(error)"))
+    }
   }
 
   /// How the ProxyCommand gets the token: never on its command line.

@@ -1,3 +1,5 @@
+import AgentCube
+
 /// The OpenSSH command line of `agentcube ssh`: ssh reaches the sandbox through
 /// `agentcube tunnel` as its ProxyCommand.
 struct SSHCommandLine {
@@ -11,6 +13,8 @@ struct SSHCommandLine {
   var user: String
   /// The session's id, which is also the host name ssh passes to the ProxyCommand as `%h`.
   var sessionID: String
+  /// How ssh checks the sandbox's host key.
+  var hostKeyCheck: SSHHostKeyCheck
   /// More ssh arguments after the destination: options, then the remote command.
   var extraArguments: [String]
 
@@ -22,11 +26,7 @@ struct SSHCommandLine {
 
   /// The arguments, starting with `ssh`.
   var arguments: [String] {
-    var arguments = [
-      "ssh", "-o", "ProxyCommand=\(proxyCommand)",
-      // Every sandbox makes host keys of its own: there is nothing to check them against.
-      "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-    ]
+    var arguments = ["ssh", "-o", "ProxyCommand=\(proxyCommand)"] + hostKeyCheck.sshOptions
     if let identity { arguments += ["-i", identity] }
     arguments.append(user.isEmpty ? sessionID : "\(user)@\(sessionID)")
     return arguments + extraArguments

@@ -111,10 +111,15 @@ struct  Agentcube__V1__Session
    * Address of the sandbox, as the server reaches it.
    */
   char *address;
+  /*
+   * The sandbox SSH server's host public key, one OpenSSH line (`ssh-ed25519 AAAA…`), empty when
+   * the image has none; clients pin it.
+   */
+  char *ssh_host_public_key;
 };
 #define AGENTCUBE__V1__SESSION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&agentcube__v1__session__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, AGENTCUBE__V1__SESSION_STATUS__SESSION_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, AGENTCUBE__V1__SESSION_STATUS__SESSION_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Agentcube__V1__CreateSessionRequest
