@@ -7,7 +7,8 @@ extension LocalBackend {
   /// let backend = try await LocalBackend(configuration: configuration, logger: logger)
   /// ```
   public struct Configuration: Sendable {
-    /// Where session records and sandboxes live (an absolute path; created with mode 0700).
+    /// Where session records and sandboxes live (an absolute path). Every directory above it must
+    /// be owned by root or the server and not writable by others (unless sticky, as `/tmp`).
     /// A backend started on the same directory re-adopts the sandboxes that still run.
     public var stateDirectory: String
 
@@ -15,67 +16,67 @@ extension LocalBackend {
     /// the built-in ``LocalImage/openSSH`` is added under it.
     public var images: [String: LocalImage]
 
-    /// The loopback range session addresses come from, one address per session. Default `127.77.0.0/16`.
-    public var addressPool: String
-
-    /// The user sshd logs SSH clients in as, reported as the session's SSH user. Default: the
-    /// server's own user (root, since the OpenSSH image needs root). A different user gets the
-    /// workspace as its own.
+    /// The user sshd logs SSH clients in as inside the sandbox, reported as the session's SSH
+    /// user. Default `root` (the sandbox's root: an unprivileged host uid); another name gets an
+    /// account of its own (uid 1000 inside) that owns the workspace.
     public var sshUser: String
 
     /// The longest a sandbox may take to serve, whatever the caller's deadline. Default 30 s.
     public var startTimeout: Duration
 
-    /// How long a sandbox has to exit after SIGTERM before its process group gets SIGKILL. Default 5 s.
-    public var stopGrace: Duration
-
-    /// How often the reaper looks for expired, idle and dead sessions. Default 1 s.
+    /// How often the reaper looks for expired, idle, dead and out-of-memory sessions. Default 1 s.
     public var reapInterval: Duration
 
     /// The least time between two writes of a session's last activity to disk. Default 5 s.
     public var activityPersistInterval: Duration
 
-    /// RLIMIT_NOFILE of every sandbox (capped by the server's own hard limit). Default 4096.
-    public var openFileLimit: UInt64
+    /// runc's absolute path, or `nil` to look in `/usr/sbin`, `/usr/bin` and `/usr/local`. Default `nil`.
+    public var runcPath: String?
 
-    /// RLIMIT_NPROC of every sandbox when the server does not run as root (the limit counts all
-    /// processes of the user on the machine, so it is not set for root). Default 4096.
-    public var processLimit: UInt64
+    /// First host uid/gid of the sandbox id ranges. Default 1,000,000,000.
+    public var idRangeBase: UInt32
 
-    /// Absolute path of bubblewrap. Default `/usr/bin/bwrap`.
-    public var bubblewrapPath: String
+    /// How many 65,536-id ranges there are, which bounds the sandboxes on the machine. Default 1,024.
+    public var idRangeCount: Int
 
-    /// Directory of per-address lock files shared by every server on the machine, so that two
-    /// servers whose pools overlap never hand out the same address. Default `/tmp/agentcube-addresses`.
-    public var addressLockDirectory: String
+    /// Root-owned directory of per-range lock files shared by every server on the machine, so that
+    /// no two sandboxes get the same host ids. Default `/run/agentcube/id-ranges`.
+    public var idLockDirectory: String
+
+    /// The containers-common seccomp profile (Docker format). Default `/usr/share/containers/seccomp.json`.
+    public var seccompProfilePath: String
+
+    /// Formatted workspace images kept ready per size, so that creating a session does not wait
+    /// for mkfs. Default 2; 0 formats on demand.
+    public var spareWorkspaces: Int
 
     /// Creates a configuration; see each property for its default.
     public init(
       stateDirectory: String,
       images: [String: LocalImage] = [LocalImage.defaultName: .openSSH],
-      addressPool: String = "127.77.0.0/16",
-      sshUser: String? = nil,
+      sshUser: String = "root",
       startTimeout: Duration = .seconds(30),
-      stopGrace: Duration = .seconds(5),
       reapInterval: Duration = .seconds(1),
       activityPersistInterval: Duration = .seconds(5),
-      openFileLimit: UInt64 = 4096,
-      processLimit: UInt64 = 4096,
-      bubblewrapPath: String = "/usr/bin/bwrap",
-      addressLockDirectory: String = "/tmp/agentcube-addresses"
+      runcPath: String? = nil,
+      idRangeBase: UInt32 = 1_000_000_000,
+      idRangeCount: Int = 1024,
+      idLockDirectory: String = "/run/agentcube/id-ranges",
+      seccompProfilePath: String = "/usr/share/containers/seccomp.json",
+      spareWorkspaces: Int = 2
     ) {
       self.stateDirectory = stateDirectory
       self.images = images
-      self.addressPool = addressPool
-      self.sshUser = sshUser ?? UserAccount.current()?.name ?? "root"
+      self.sshUser = sshUser
       self.startTimeout = startTimeout
-      self.stopGrace = stopGrace
       self.reapInterval = reapInterval
       self.activityPersistInterval = activityPersistInterval
-      self.openFileLimit = openFileLimit
-      self.processLimit = processLimit
-      self.bubblewrapPath = bubblewrapPath
-      self.addressLockDirectory = addressLockDirectory
+      self.runcPath = runcPath
+      self.idRangeBase = idRangeBase
+      self.idRangeCount = idRangeCount
+      self.idLockDirectory = idLockDirectory
+      self.seccompProfilePath = seccompProfilePath
+      self.spareWorkspaces = spareWorkspaces
     }
 
     /// The defaults, with state in `stateDirectory`.

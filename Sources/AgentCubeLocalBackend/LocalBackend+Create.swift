@@ -1,4 +1,5 @@
 import AgentCubeCore
+import Foundation
 import Glibc
 import Logging
 
@@ -6,10 +7,10 @@ extension LocalBackend {
   /// Starts a sandbox for `spec` and returns the session once the sandbox serves.
   ///
   /// - Throws: `RPCError` `INVALID_ARGUMENT` for an unknown image (the message lists the known
-  ///   ones); `FAILED_PRECONDITION` when the image cannot run here or the sandbox exits while
-  ///   starting (with the end of its output); `DEADLINE_EXCEEDED` when it does not serve by
-  ///   `deadline` or ``Configuration/startTimeout``; `RESOURCE_EXHAUSTED` when the address pool is
-  ///   used up. The sandbox and its files are removed on every failure.
+  ///   ones); `FAILED_PRECONDITION` when sandboxes or the image cannot run here or the sandbox
+  ///   exits while starting (with the end of its output); `DEADLINE_EXCEEDED` when it does not
+  ///   serve by `deadline` or ``Configuration/startTimeout``; `RESOURCE_EXHAUSTED` when every host
+  ///   id range is taken. The sandbox and its files are removed on every failure.
   public func createSession(_ spec: SessionSpec, caller: Caller, deadline: ContinuousClock.Instant) async throws
     -> Session
   {
@@ -23,35 +24,31 @@ extension LocalBackend {
       throw RPCError.invalidArgument("the SSH public key must be a single line")
     }
     guard entries[spec.id] == nil else { throw RPCError(code: .alreadyExists, message: "session \(spec.id) exists") }
+    if let unavailable = isolation.unavailable { throw RPCError.failedPrecondition(unavailable) }
     if image.kind == .openSSH, let openSSHUnavailable { throw RPCError.failedPrecondition(openSSHUnavailable) }
-    let taken = Set(entries.values.map(\.session.address))
-    let lockDirectory = configuration.addressLockDirectory
-    guard
-      let (address, addressLock) = pool.allocate(
-        port: image.port, excluding: taken, claim: { try? FileLock.acquire("\(lockDirectory)/\($0).lock") ?? nil })
-    else {
-      throw RPCError.resourceExhausted("no free address left in \(configuration.addressPool)")
+    guard let claim = idRanges.claim() else {
+      throw RPCError.resourceExhausted("all \(configuration.idRangeCount) sandbox id ranges are in use on this machine")
     }
 
     let session = Session(
       id: spec.id, name: spec.name, namespace: spec.namespace, creator: spec.creator, image: spec.image,
       status: .pending, createdAtMs: spec.createdAtMs, expiresAtMs: spec.expiresAtMs,
       lastActivityAtMs: wallClockMilliseconds(), ttlSeconds: spec.ttlSeconds,
-      idleTimeoutSeconds: spec.idleTimeoutSeconds,
-      metadata: spec.metadata, sshUser: configuration.sshUser, sshPort: UInt32(image.port), address: address)
+      idleTimeoutSeconds: spec.idleTimeoutSeconds, metadata: spec.metadata,
+      sshUser: image.kind == .openSSH ? configuration.sshUser : "", sshPort: UInt32(image.port), address: "")
     entries[spec.id] = Entry(
-      record: SessionRecord(session: session, process: nil, isolated: isolation.available), phase: .starting,
-      isChild: true, persistedActivityAtMs: session.lastActivityAtMs, addressLock: addressLock)
+      record: SessionRecord(
+        session: session, process: nil, idRange: claim.index, workspaceImage: isolation.workspaceVolumes != nil),
+      phase: .starting, persistedActivityAtMs: session.lastActivityAtMs, idClaim: claim)
     let layout = SandboxLayout(stateDirectory: configuration.stateDirectory, id: spec.id)
     var logger = self.logger
     logger[metadataKey: "session.id"] = "\(spec.id)"
     let started = ContinuousClock.now
 
     do {
-      let process = try await startSandbox(spec, image: image, address: address, layout: layout)
+      let process = try await startSandbox(spec, image: image, hostID: claim.hostID, layout: layout)
       try await waitUntilServing(
-        process, image: image, address: address, layout: layout,
-        deadline: min(deadline, started + configuration.startTimeout), logger: logger)
+        process, image: image, layout: layout, deadline: min(deadline, started + configuration.startTimeout))
       guard entries[spec.id]?.phase == .starting else { throw CancellationError() }
       entries[spec.id]?.phase = .running
       entries[spec.id]?.record.session.status = .running
@@ -62,7 +59,7 @@ extension LocalBackend {
       logger.info(
         "session started",
         metadata: [
-          "session.image": "\(spec.image)", "session.address": "\(address)", "sandbox.pid": "\(process.pid)",
+          "session.image": "\(spec.image)", "sandbox.pid": "\(process.pid)", "sandbox.host_id": "\(claim.hostID)",
           "session.startup": "\(ContinuousClock.now - started)",
         ])
       return entries[spec.id]!.session
@@ -75,74 +72,114 @@ extension LocalBackend {
     }
   }
 
-  /// Prepares the session's files and spawns its sandbox; the record is on disk before the
-  /// sandbox exists, and again with its identity right after.
-  private func startSandbox(
-    _ spec: SessionSpec, image: LocalImage, address: String, layout: SandboxLayout
-  ) async throws -> ProcessIdentity {
-    try FileSystem.makeDirectory(layout.root, mode: 0o700)
-    try FileSystem.makeDirectory(layout.workspace, mode: 0o755)
+  /// Writes the session's OCI bundle and starts it with runc; the record is on disk before the
+  /// sandbox exists, and again with its init's identity right after.
+  private func startSandbox(_ spec: SessionSpec, image: LocalImage, hostID: UInt32, layout: SandboxLayout)
+    async throws -> ProcessIdentity
+  {
+    guard let runc = isolation.runc else { throw RPCError.failedPrecondition("runc is unavailable") }
+    try FileSystem.makeDirectory(layout.root, mode: 0o710)
+    guard chown(layout.root, 0, hostID) == 0 else { throw FileSystem.error("cannot hand to the sandbox:", layout.root) }
     try store.save(entries[spec.id]!.record)  // present: inserted by createSession before calling
+    try RootFilesystem.make(at: layout.rootfs, owner: hostID)
 
-    let environment = sandboxEnvironment(spec, image: image, address: address, layout: layout)
-    let program: SandboxLauncher.Program
+    let sshUser = configuration.sshUser
+    let userID = image.kind == .openSSH && sshUser != "root" ? SandboxAccounts.userID : 0
+    try SandboxAccounts.write(to: layout, sshUser: sshUser, owner: hostID)
+    try await makeWorkspace(layout, bytes: image.limits.workspaceBytes, owner: hostID + userID)
+
+    var plan = RuntimeSpec.SandboxPlan(
+      layout: layout, hostname: spec.name, hostID: hostID, idCount: idRanges.size, limits: image.limits,
+      arguments: [], environment: sandboxEnvironment(spec, image: image),
+      capabilities: RuntimeSpec.defaultCapabilities, seccomp: isolation.seccomp,
+      cgroups: isolation.memoryCgroup != nil)
     switch image.kind {
     case .openSSH:
-      // Checked by createSession: the OpenSSH image is refused when sshAccount is nil.
-      let account = sshAccount!
-      if account.uid != geteuid() {
-        guard chown(layout.workspace, account.uid, account.gid) == 0 else {
-          throw FileSystem.error("cannot hand the workspace to \(account.name):", layout.workspace)
-        }
-      }
-      try await openSSH.prepare(
-        layout: layout, spec: spec, address: address, port: image.port, user: account,
-        inner: launcher.bubblewrap(layout: layout))
-      program = .init(
-        arguments: openSSH.arguments(layout: layout), environment: environment, privileged: true,
-        readOnlyBinds: [layout.sshd, layout.bin], replacedFiles: ["/etc/shadow": openSSH.shadow(layout)])
+      let hostKey = try await openSSH.prepare(
+        layout: layout, spec: spec, port: image.port, user: sshUser, owner: hostID)
+      entries[spec.id]?.record.session.sshHostPublicKey = hostKey
+      plan.arguments = openSSH.arguments
+      plan.readOnlyBinds = [(layout.ssh, SandboxLayout.sshInside)]
+      plan.tmpfs = [("/run/sshd", "755")]
     case .command(let arguments, _):
-      let expanded = arguments.map { argument in
-        environment.reduce(argument) { $0.replacing("${\($1.key)}", with: $1.value) }
+      plan.arguments = arguments.map { argument in
+        plan.environment.reduce(argument) { $0.replacing("${\($1.key)}", with: $1.value) }
       }
-      program = .init(arguments: expanded, environment: environment, privileged: false, readOnlyBinds: [])
     }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    try FileSystem.write(Array(try encoder.encode(RuntimeSpec.sandbox(plan))), to: layout.config, mode: 0o600)
+
     guard entries[spec.id]?.phase == .starting else { throw CancellationError() }
-    let process = try launcher.launch(program, layout: layout, hostname: spec.name)
+    let pid: Int32
+    do {
+      pid = try await runc.run(id: spec.id, bundle: layout.root, pidFile: layout.pidFile, output: layout.output)
+    } catch {
+      let tail = OutputTail.read(layout.output)
+      throw RPCError.failedPrecondition("\(error)" + (tail.isEmpty ? "" : "; its output ended with:\n\(tail)"))
+    }
+    guard let process = ProcessIdentity.current(pid: pid) else {
+      let tail = OutputTail.read(layout.output)
+      throw RPCError.failedPrecondition("the sandbox exited at once" + (tail.isEmpty ? "" : "; its output ended with:\n\(tail)"))
+    }
     entries[spec.id]?.record.process = process
     try store.save(entries[spec.id]!.record)  // present: no await since the check above
     return process
   }
 
-  private func sandboxEnvironment(
-    _ spec: SessionSpec, image: LocalImage, address: String, layout: SandboxLayout
-  ) -> [String: String] {
+  /// The workspace: a mounted image of its own size when quotas work here, else a directory.
+  private func makeWorkspace(_ layout: SandboxLayout, bytes: Int64, owner: UInt32) async throws {
+    try FileSystem.makeDirectory(layout.workspace, mode: 0o755)
+    if let volumes = isolation.workspaceVolumes {
+      try await volumes.makeImage(at: layout.workspaceImage, bytes: bytes)
+      startRefill(volumes, bytes: bytes)
+      try volumes.mount(image: layout.workspaceImage, at: layout.workspace, owner: (owner, owner))
+    } else {
+      guard chown(layout.workspace, owner, owner) == 0 else {
+        throw FileSystem.error("cannot hand the workspace to the sandbox:", layout.workspace)
+      }
+    }
+  }
+
+  /// Formats spare workspace images of `bytes` in the background, one refill per size at a time.
+  func startRefill(_ volumes: WorkspaceVolumes, bytes: Int64) {
+    guard configuration.spareWorkspaces > 0, !isShutDown, refilling.insert(bytes).inserted else { return }
+    Task {
+      await volumes.refill(bytes: bytes)
+      self.refillFinished(bytes)
+    }
+  }
+
+  private func refillFinished(_ bytes: Int64) { refilling.remove(bytes) }
+
+  private func sandboxEnvironment(_ spec: SessionSpec, image: LocalImage) -> [String: String] {
     var environment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"]
     if case .command(_, let extra) = image.kind { environment.merge(extra) { $1 } }
+    let workspace = SandboxLayout.workspaceInside
     environment.merge([
-      "HOME": layout.workspace, "AGENTCUBE_WORKSPACE": layout.workspace, "AGENTCUBE_SESSION_ID": spec.id,
-      "AGENTCUBE_SESSION_NAME": spec.name, "AGENTCUBE_ADDRESS": address, "AGENTCUBE_PORT": "\(image.port)",
+      "HOME": workspace, "AGENTCUBE_WORKSPACE": workspace, "AGENTCUBE_SESSION_ID": spec.id,
+      "AGENTCUBE_SESSION_NAME": spec.name, "AGENTCUBE_ADDRESS": "127.0.0.1", "AGENTCUBE_PORT": "\(image.port)",
     ]) { $1 }
     if !spec.sshPublicKey.isEmpty { environment["SSH_PUBLIC_KEY"] = spec.sshPublicKey }
     return environment
   }
 
-  /// Polls the sandbox's address until it serves, it exits, or `deadline` passes.
+  /// Polls the sandbox's port from inside its network until it serves, it exits, or `deadline` passes.
   private func waitUntilServing(
-    _ process: ProcessIdentity, image: LocalImage, address: String, layout: SandboxLayout,
-    deadline: ContinuousClock.Instant, logger: Logger
+    _ process: ProcessIdentity, image: LocalImage, layout: SandboxLayout, deadline: ContinuousClock.Instant
   ) async throws {
-    var pause = Duration.milliseconds(2)
+    var pause = Duration.milliseconds(1)
     while true {
-      if let status = ChildProcess.reap(process.pid) {
+      if !process.isAlive {
+        let status = ChildProcess.reap(process.pid).map { " (\($0))" } ?? ""
         let tail = OutputTail.read(layout.output)
         throw RPCError.failedPrecondition(
-          "the sandbox exited while starting (\(status))" + (tail.isEmpty ? "" : "; its output ended with:\n\(tail)"))
+          "the sandbox exited while starting\(status)" + (tail.isEmpty ? "" : "; its output ended with:\n\(tail)"))
       }
       let remaining = deadline - ContinuousClock.now
       if remaining > .zero {
         let outcome = await ReadinessProbe.check(
-          address: address, port: image.port, readiness: image.readiness, timeout: min(remaining, .seconds(2)))
+          process: process, port: image.port, readiness: image.readiness, timeout: min(remaining, .seconds(2)))
         if outcome == .ready { return }
       }
       try Task.checkCancellation()
@@ -150,11 +187,11 @@ extension LocalBackend {
         let tail = OutputTail.read(layout.output)
         throw RPCError(
           code: .deadlineExceeded,
-          message: "the sandbox did not serve on \(address):\(image.port) in time"
+          message: "the sandbox did not serve on port \(image.port) in time"
             + (tail.isEmpty ? "" : "; its output ended with:\n\(tail)"))
       }
       try await Task.sleep(for: min(pause, deadline - ContinuousClock.now))
-      pause = min(pause * 2, .milliseconds(100))
+      pause = min(pause * 2, .milliseconds(20))
     }
   }
 }

@@ -5,7 +5,8 @@ import Logging
 extension LocalBackend {
   /// Runs the reaper until the task is cancelled or ``shutdown()`` is called: every
   /// ``Configuration/reapInterval`` it ends sessions past their TTL or idle timeout and forgets
-  /// sandboxes that died, and writes pending activity times.
+  /// sandboxes that died, notes out-of-memory kills in the session's status, and writes pending
+  /// activity times.
   public func run() async throws {
     while !isShutDown {
       do {
@@ -24,7 +25,7 @@ extension LocalBackend {
     isShutDown = true
     flushActivity(force: true)
     // The next server (maybe in this process) takes over the state and the addresses.
-    for id in entries.keys { entries[id]?.addressLock = nil }
+    for id in entries.keys { entries[id]?.idClaim = nil }
     stateLock = nil
     logger.info("local backend stopped; sandboxes keep running", metadata: ["sessions.running": "\(entries.count)"])
   }
@@ -44,17 +45,44 @@ extension LocalBackend {
         group.addTask { await self.terminate(victim.id, reason: victim.reason) }
       }
     }
+    noteOutOfMemoryKills()
     flushActivity(force: false)
   }
 
   /// Why a running session must end now, or `nil`.
   func endReason(_ entry: Entry, now: Int64) -> String? {
-    if let process = entry.record.process {
-      if entry.isChild, let status = ChildProcess.reap(process.pid) { return "sandbox exited (\(status))" }
-      if !process.isAlive { return "sandbox is gone" }
+    if let process = entry.record.process, !process.isAlive {
+      // The init is this process's child once runc has gone (the server is a child subreaper).
+      if let status = ChildProcess.reap(process.pid) { return "sandbox exited (\(status))" }
+      return "sandbox is gone"
     }
     if isExpired(entry.session, now: now) { return "ttl expired" }
     if isIdle(entry.session, now: now) { return "idle timeout" }
+    return nil
+  }
+
+  /// Puts new out-of-memory kills of running sandboxes into their status message.
+  func noteOutOfMemoryKills() {
+    guard let cgroup = isolation.memoryCgroup else { return }
+    for (id, entry) in entries where entry.phase == .running {
+      let (path, key) = cgroup.oomEvents(id: id)
+      guard let kills = Self.counter(key, in: FileSystem.read(path, limit: 4096)), kills > entry.oomKills else { continue }
+      let limit = configuration.images[entry.session.image]?.limits.memoryBytes ?? 0
+      entries[id]?.oomKills = kills
+      entries[id]?.record.session.statusMessage =
+        "out of memory: the kernel killed \(kills) process\(kills == 1 ? "" : "es") at the \(limit >> 20) MiB memory limit"
+      persist(id)
+      logger.warning("sandbox out of memory", metadata: ["session.id": "\(id)", "sandbox.oom_kills": "\(kills)"])
+    }
+  }
+
+  /// The value of `key` in a cgroup flat-keyed file (`key value` lines).
+  static func counter(_ key: String, in bytes: [UInt8]?) -> Int? {
+    guard let bytes else { return nil }
+    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+      let fields = line.split(separator: " ")
+      if fields.count == 2, fields[0] == key { return Int(fields[1]) }
+    }
     return nil
   }
 
@@ -68,57 +96,57 @@ extension LocalBackend {
     }
   }
 
-  /// Ends a session: its process group gets SIGTERM, then SIGKILL after the grace period; its
-  /// files and record are removed and its address freed. The record goes last, so a crash in
-  /// between leaves something the next start reaps.
+  /// Ends a session: runc kills every process of the sandbox at once (its pid namespace ends
+  /// with its init) and removes its cgroups, the init is collected, the workspace unmounted, the
+  /// record removed and the host ids freed; the sandbox's files go in the background. The record
+  /// goes before the files, and restart removes sandbox directories without a record.
   func terminate(_ id: String, reason: String) async {
     guard let entry = entries[id] else { return }
     entries[id]?.phase = .stopping
     var logger = self.logger
     logger[metadataKey: "session.id"] = "\(id)"
-    if let process = entry.record.process {
-      await stop(process, isChild: entry.isChild, logger: logger)
-    }
     let layout = SandboxLayout(stateDirectory: configuration.stateDirectory, id: id)
+    let killed = await destroySandbox(layout, process: entry.record.process, logger: logger)
     do {
-      try FileSystem.removeTree(layout.root)
       try store.remove(id: id)
     } catch {
-      logger.error("cannot remove the session's files", metadata: ["error": "\(error)"])
+      logger.error("cannot remove the session record", metadata: ["error": "\(error)"])
     }
-    entries[id] = nil
+    if killed {
+      entries[id] = nil  // releases the host id range
+    } else {
+      // Processes that may still run keep their ids: the range stays claimed by this server.
+      entries[id]?.record.process = nil
+      logger.error("the sandbox could not be deleted; its host ids stay reserved")
+    }
     logger.info("session ended", metadata: ["session.end.reason": "\(reason)"])
   }
 
-  /// Signals the sandbox's process group and waits, bounded, until no member is left.
-  private func stop(_ process: ProcessIdentity, isChild: Bool, logger: Logger) async {
-    // The group is named by the leader's pid. Signal it only when that pid is still our leader
-    // (alive or a zombie: same start time) or free; when another process took the pid, the old
-    // group is necessarily empty (a pid is not reused while it names a group) and the number
-    // now belongs to someone else.
-    if let stat = ProcessStat.read(pid: process.pid), stat.startTime != process.startTime { return }
-    let group = ProcessGroup(id: process.pid)
-    group.send(SIGTERM)
-    if await waitUntilEmpty(group, leader: isChild ? process.pid : nil, within: configuration.stopGrace) { return }
-    logger.debug("sandbox did not exit on SIGTERM; sending SIGKILL")
-    group.send(SIGKILL)
-    if await waitUntilEmpty(group, leader: isChild ? process.pid : nil, within: .seconds(5)) { return }
-    logger.error("sandbox processes survived SIGKILL", metadata: ["sandbox.pid": "\(process.pid)"])
-  }
-
-  private func waitUntilEmpty(_ group: ProcessGroup, leader: Int32?, within limit: Duration) async -> Bool {
-    let deadline = ContinuousClock.now + limit
-    var pause = Duration.milliseconds(2)
-    while true {
-      if let leader { _ = ChildProcess.reap(leader) }
-      if !group.hasLiveMembers { return true }
-      guard ContinuousClock.now < deadline else { return false }
-      if Task.isCancelled {
-        usleep(UInt32(pause.milliseconds * 1000))  // Task.sleep would return at once, spinning
-      } else {
-        try? await Task.sleep(for: pause)
+  /// Deletes the container, collects its init, unmounts the workspace and removes the bundle in
+  /// the background. Whether nothing of the sandbox runs any more.
+  func destroySandbox(_ layout: SandboxLayout, process: ProcessIdentity?, logger: Logger) async -> Bool {
+    var killed = true
+    if let runc = isolation.runc {
+      do {
+        try await runc.delete(id: layout.id, output: layout.output)
+      } catch {
+        logger.error("runc delete failed", metadata: ["error": "\(error)"])
+        killed = false
       }
-      pause = min(pause * 2, .milliseconds(50))
     }
+    if let process {
+      // SIGKILL was sent to the whole pid namespace; the init is gone within moments. Bounded.
+      let deadline = ContinuousClock.now + .seconds(2)
+      while process.isAlive && ContinuousClock.now < deadline {
+        _ = ChildProcess.reap(process.pid)
+        if Task.isCancelled { usleep(1000) } else { try? await Task.sleep(for: .milliseconds(1)) }
+      }
+      _ = ChildProcess.reap(process.pid)
+      if process.isAlive { killed = false }
+    }
+    guard killed else { return false }
+    isolation.workspaceVolumes?.unmount(layout.workspace)
+    TreeRemover.removeInBackground(layout.root, logger: logger)
+    return true
   }
 }

@@ -1,16 +1,20 @@
 import AgentCubeCore
+import CAgentCubeProcess
 import Glibc
 import Logging
 
-/// The embedded default backend: each session is an isolated process tree on this machine.
+/// The embedded default backend: each session is a runc sandbox on this machine.
 ///
-/// A session runs an image (see ``LocalImage``) in its own bubblewrap sandbox, process group and
-/// loopback address (like a pod IP), with a private workspace directory. The built-in `default`
-/// image is OpenSSH, reached by the server's tunnel at `address:22`.
+/// A session runs an image (see ``LocalImage``) in an OCI container of its own: a user namespace
+/// whose 65,536 ids are an unprivileged host range no other sandbox has, a private network with
+/// only its loopback, pid/ipc/uts/mount/cgroup namespaces, cgroup limits, the containers-common
+/// seccomp filter, the host's `/usr` and `/etc` read-only and a workspace filesystem of its own at
+/// `/workspace`. The server reaches the sandbox's port from inside its network
+/// (``connect(sessionID:port:timeout:)``). The built-in `default` image is OpenSSH.
 ///
 /// Records live in ``Configuration/stateDirectory``, one JSON file per session. Stopping the
 /// server leaves sandboxes running; a backend started on the same directory re-adopts the ones
-/// that are still alive (same pid and process start time) and reaps the rest.
+/// that runc still runs (same init pid and start time) and ends the rest.
 ///
 /// ```swift
 /// let backend = try await LocalBackend(configuration: .defaults(stateDirectory: "/var/lib/agentcube"), logger: logger)
@@ -21,20 +25,20 @@ import Logging
 /// await backend.shutdown()
 /// ```
 public actor LocalBackend: SessionBackend {
-  /// `local`, with whether bubblewrap isolates sandboxes here.
+  /// `local`, with the protections sandboxes get here.
   public nonisolated let descriptor: BackendDescriptor
 
   let configuration: Configuration
   let logger: Logger
   let store: SessionStore
   let isolation: Isolation
-  let launcher: SandboxLauncher
+  let idRanges: IDRangePool
   let openSSH = OpenSSHImage()
   /// Why the OpenSSH image cannot start here, or `nil`.
   let openSSHUnavailable: String?
-  let sshAccount: UserAccount?
-  var pool: AddressPool
   var entries: [String: Entry] = [:]
+  /// Workspace sizes whose spares are being formatted.
+  var refilling: Set<Int64> = []
   /// Held until shutdown: one server per state directory.
   var stateLock: FileLock?
   var isShutDown = false
@@ -43,12 +47,12 @@ public actor LocalBackend: SessionBackend {
   struct Entry: Sendable {
     var record: SessionRecord
     var phase: Phase
-    /// Spawned by this process (not re-adopted): its leader is collected with waitpid.
-    var isChild: Bool
     /// The last activity time written to disk.
     var persistedActivityAtMs: Int64
-    /// This server's claim on the session's address; released with the entry.
-    var addressLock: FileLock?
+    /// This server's claim on the sandbox's host ids; released with the entry.
+    var idClaim: IDRangePool.Claim?
+    /// Out-of-memory kills already reported in the status message.
+    var oomKills: Int = 0
 
     var session: Session { record.session }
   }
@@ -58,12 +62,12 @@ public actor LocalBackend: SessionBackend {
     case starting
     /// Serving.
     case running
-    /// Being ended; invisible to reads, its address still taken.
+    /// Being ended; invisible to reads, its ids still taken.
     case stopping
   }
 
-  /// Starts the backend: checks the configuration, probes bubblewrap once, then re-adopts live
-  /// sandboxes from the state directory and reaps dead or expired ones.
+  /// Starts the backend: checks the configuration and the state directory, finds which
+  /// protections hold here, then re-adopts live sandboxes and ends dead or expired ones.
   ///
   /// - Throws: ``LocalBackendError`` for an unusable configuration or state directory.
   public init(configuration: Configuration, logger: Logger) async throws {
@@ -77,14 +81,21 @@ public actor LocalBackend: SessionBackend {
     if configuration.images[LocalImage.defaultName] == nil {
       configuration.images[LocalImage.defaultName] = .openSSH
     }
-    for name in configuration.images.keys where !LocalImage.isValidName(name) {
-      throw LocalBackendError("invalid image name '\(name)'")
+    for (name, image) in configuration.images {
+      guard LocalImage.isValidName(name) else { throw LocalBackendError("invalid image name '\(name)'") }
+      if let problem = image.limits.problem() { throw LocalBackendError("image '\(name)': limits: \(problem)") }
+    }
+    guard SandboxAccounts.isValidUserName(configuration.sshUser) else {
+      throw LocalBackendError("invalid SSH user name '\(configuration.sshUser)'")
+    }
+    if let problem = SecurePath.problemWithAncestors(of: configuration.stateDirectory) {
+      throw LocalBackendError("unsafe state directory \(configuration.stateDirectory): \(problem)")
     }
     self.configuration = configuration
     self.logger = logger
-    self.pool = try AddressPool(cidr: configuration.addressPool)
-    try FileSystem.makeDirectory(configuration.stateDirectory, mode: 0o700)
-    // Before anything touches the state: a second server on it would reap the first one's sessions.
+    try FileSystem.makeDirectory(configuration.stateDirectory, mode: 0o711)
+    try SecurePath.ensurePrivateDirectory(configuration.stateDirectory, mode: 0o711)
+    // Before anything touches the state: a second server on it would end the first one's sessions.
     // A few tries: a process forked elsewhere in this process holds a copy of a just-released lock
     // until it execs.
     var acquired = try FileLock.acquire(configuration.stateDirectory + "/lock")
@@ -96,39 +107,36 @@ public actor LocalBackend: SessionBackend {
       throw LocalBackendError("the state directory \(configuration.stateDirectory) is in use by another server")
     }
     self.stateLock = stateLock
-    try FileSystem.makeDirectory(configuration.addressLockDirectory, mode: 0o1777)
-    try FileSystem.makeDirectory(configuration.stateDirectory + "/sandboxes", mode: 0o700)
+    for (directory, mode) in [("sandboxes", 0o711), ("runc", 0o700), ("spares", 0o700)] {
+      try SecurePath.ensurePrivateDirectory(configuration.stateDirectory + "/" + directory, mode: mode_t(mode))
+    }
     self.store = try SessionStore(directory: configuration.stateDirectory + "/sessions")
+    self.idRanges = try IDRangePool(
+      base: configuration.idRangeBase, count: configuration.idRangeCount, lockDirectory: configuration.idLockDirectory)
 
-    let isRoot = geteuid() == 0
-    let isolation = await Isolation.probe(
-      bubblewrap: configuration.bubblewrapPath, isRoot: isRoot, scratchDirectory: configuration.stateDirectory,
-      logger: logger)
+    let isolation = await Isolation.probe(configuration, logger: logger)
+    if isolation.available {
+      try SecurePath.ensurePrivateDirectory(FileSystem.parent(of: configuration.idLockDirectory), mode: 0o700)
+      try SecurePath.ensurePrivateDirectory(configuration.idLockDirectory, mode: 0o700)
+      _ = CAgentCubeProcess_becomeChildSubreaper()
+    }
     self.isolation = isolation
-    self.descriptor = BackendDescriptor(
-      name: "local", isolated: isolation.available, isolationMessage: isolation.message)
-    let sshAccount = UserAccount.named(configuration.sshUser)
-    self.sshAccount = sshAccount
-    let hidden = SandboxLauncher.sensitivePaths(home: sshAccount?.home)
-    self.launcher = SandboxLauncher(
-      bubblewrap: configuration.bubblewrapPath, isolated: isolation.available,
-      stateDirectory: configuration.stateDirectory, openFileLimit: configuration.openFileLimit,
-      processLimit: isRoot ? nil : configuration.processLimit,
-      prlimit: ["/usr/bin/prlimit", "/bin/prlimit"].first { access($0, X_OK) == 0 },
-      hiddenDirectories: hidden.directories, hiddenFiles: hidden.files)
-    var unavailable = openSSH.unavailableReason(isRoot: isRoot, isolation: isolation)
-    if unavailable == nil && sshAccount == nil {
-      unavailable = "the SSH user '\(configuration.sshUser)' does not exist on this machine"
-    }
-    self.openSSHUnavailable = unavailable
+    self.descriptor = BackendDescriptor(name: "local", isolated: isolation.available, isolationMessage: isolation.message)
+    self.openSSHUnavailable = isolation.unavailable ?? openSSH.unavailableReason()
 
-    if !isolation.available {
-      logger.warning("local sandboxes are NOT isolated", metadata: ["isolation.message": "\(isolation.message)"])
+    if isolation.available {
+      logger.info("local sandboxes isolated", metadata: ["isolation.protections": "\(isolation.message)"])
+    } else {
+      logger.warning("local sandboxes cannot start", metadata: ["isolation.message": "\(isolation.message)"])
     }
-    if let unavailable, configuration.images.values.contains(where: { $0.kind == .openSSH }) {
+    if let unavailable = openSSHUnavailable, isolation.available {
       logger.warning("OpenSSH images cannot start", metadata: ["reason": "\(unavailable)"])
     }
     await restore()
+    if let volumes = isolation.workspaceVolumes, configuration.spareWorkspaces > 0 {
+      let sizes = Set(configuration.images.values.map(\.limits.workspaceBytes))
+      for size in sizes.sorted() { startRefill(volumes, bytes: size) }
+    }
     logger.info(
       "local backend started",
       metadata: [
@@ -164,8 +172,8 @@ public actor LocalBackend: SessionBackend {
     return entry.session
   }
 
-  /// Ends the session's sandbox (SIGTERM to its process group, SIGKILL after the grace period),
-  /// removes its workspace and forgets it; returns when all that is done.
+  /// Ends the session's sandbox (every process killed at once), unmounts its workspace and forgets
+  /// it; returns when all that is done. Its files are removed in the background.
   public func deleteSession(id: String, caller: Caller) async throws {
     guard let entry = entries[id], entry.phase == .running else {
       throw RPCError.notFound("session \(id) not found")
@@ -173,6 +181,24 @@ public actor LocalBackend: SessionBackend {
     entries[id]?.phase = .stopping
     // Finish even if the caller goes away: a half-deleted sandbox would be found only on restart.
     await Task { await self.terminate(id, reason: "deleted") }.value
+  }
+
+  /// A socket connected to `127.0.0.1:port` inside the session's sandbox network.
+  ///
+  /// - Throws: `NOT_FOUND` when the session is not running here; `UNAVAILABLE` when nothing
+  ///   listens on the port or the sandbox is gone.
+  public func connect(sessionID id: String, port: Int, timeout: Duration) async throws -> SandboxConnection {
+    guard let entry = entries[id], entry.phase == .running, let process = entry.record.process,
+      let port = UInt16(exactly: port), port > 0
+    else {
+      throw RPCError.notFound("session \(id) not found")
+    }
+    do {
+      let descriptor = try await NetworkNamespaceDialer.connect(to: process, port: port, timeout: timeout)
+      return .connectedSocket(descriptor: descriptor, description: "\(entry.session.name):\(port)")
+    } catch {
+      throw RPCError.unavailable("cannot connect to port \(port) of session \(id): \(error)")
+    }
   }
 
   /// Notes activity on the session now; written to disk at most every ``Configuration/activityPersistInterval``.

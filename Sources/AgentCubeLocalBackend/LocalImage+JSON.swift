@@ -18,7 +18,7 @@ extension LocalImage {
   ///       "port": 8000,
   ///       "readiness": "tcp"
   ///     },
-  ///     "ssh": { "builtin": "openssh" }
+  ///     "ssh": { "builtin": "openssh", "limits": { "memory_bytes": 536870912, "processes": 256 } }
   ///   }
   /// }
   /// ```
@@ -29,6 +29,8 @@ extension LocalImage {
   /// - `port` (1...65535): where the image serves on the session's address.
   /// - `readiness` (optional): `"tcp"` (default) or `"ssh-banner"`.
   /// - `builtin: "openssh"` instead of `command`: the built-in ``openSSH`` image under another name.
+  /// - `limits` (object, optional): ``SandboxLimits``: `memory_bytes`, `processes`, `cpus`,
+  ///   `workspace_bytes`, `tmpfs_bytes`, `open_files`; each missing one takes its default.
   ///
   /// Names are 1 to 63 characters: lower-case letters, digits, `-`, `_` and `.`. An image named
   /// `default` replaces the built-in one as the default.
@@ -74,11 +76,17 @@ private struct ImagesFile: Decodable {
     var environment: [String: String]?
     var port: Int?
     var readiness: String?
+    var limits: SandboxLimits?
 
     func image(named name: String, source: String) throws -> LocalImage {
       func invalid(_ why: String) -> LocalBackendError {
         LocalBackendError("images file \(source): image '\(name)': \(why)")
       }
+      if let problem = limits?.problem() { throw invalid("limits: \(problem)") }
+      return try baseImage(invalid: invalid).with(limits: limits ?? .defaults)
+    }
+
+    private func baseImage(invalid: (String) -> LocalBackendError) throws -> LocalImage {
       if let builtin {
         guard builtin == "openssh", command == nil else {
           throw invalid("builtin must be \"openssh\", without command")

@@ -16,3 +16,91 @@ int CAgentCubeProcess_addChdir(posix_spawn_file_actions_t *actions, const char *
 #include <malloc.h>
 
 int CAgentCubeProcess_setMmapThreshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int CAgentCubeProcess_becomeChildSubreaper(void) {
+  return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : errno;
+}
+
+int CAgentCubeProcess_mountLoopImage(int image_fd, const char *target, const char *fstype, char *device,
+                                     int device_size) {
+  int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+  if (control < 0) return errno;
+  int result = 0;
+  // Another process may take the free device between GET_FREE and CONFIGURE: try again (bounded).
+  for (int attempt = 0; attempt < 16; attempt++) {
+    int number = ioctl(control, LOOP_CTL_GET_FREE);
+    if (number < 0) { result = errno; break; }
+    snprintf(device, (size_t)device_size, "/dev/loop%d", number);
+    int loop = open(device, O_RDWR | O_CLOEXEC);
+    if (loop < 0) { result = errno; break; }
+    struct loop_config config;
+    memset(&config, 0, sizeof config);
+    config.fd = (unsigned)image_fd;
+    config.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+    if (ioctl(loop, LOOP_CONFIGURE, &config) != 0) {
+      result = errno;
+      close(loop);
+      if (result == EBUSY) continue;
+      break;
+    }
+    result = 0;
+    if (mount(device, target, fstype, MS_NOSUID | MS_NODEV | MS_NOATIME, "") != 0) {
+      result = errno;
+      ioctl(loop, LOOP_CLR_FD, 0);
+    }
+    // With autoclear, the mount now holds the device; closing ours lets it go with the mount.
+    close(loop);
+    break;
+  }
+  close(control);
+  return result;
+}
+
+int CAgentCubeProcess_connectInNetworkNamespace(int netns_fd, uint16_t port, int timeout_ms) {
+  if (setns(netns_fd, CLONE_NEWNET) != 0) return -errno;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  struct sockaddr_in address;
+  memset(&address, 0, sizeof address);
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
+    if (errno != EINPROGRESS) {
+      int error = errno;
+      close(fd);
+      return -error;
+    }
+    struct pollfd entry = {.fd = fd, .events = POLLOUT};
+    int ready;
+    do {
+      ready = poll(&entry, 1, timeout_ms);
+    } while (ready < 0 && errno == EINTR);
+    if (ready <= 0) {
+      close(fd);
+      return ready == 0 ? -ETIMEDOUT : -errno;
+    }
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+    if (error != 0) {
+      close(fd);
+      return -error;
+    }
+  }
+  return fd;
+}

@@ -32,7 +32,7 @@ struct AgentCubeDaemon: AsyncParsableCommand {
     logger.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
 
     try FileManager.default.createDirectory(
-      atPath: options.stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+      atPath: options.stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
     let tokenFile = try prepareTokenFile(logger: logger)
     let authenticator = try TokenFileAuthenticator(path: tokenFile)
 
@@ -41,7 +41,12 @@ struct AgentCubeDaemon: AsyncParsableCommand {
       for (name, image) in try LocalImage.loadImages(fromFile: options.imagesFile) { backendConfiguration.images[name] = image }
     }
     backendConfiguration.reapInterval = .milliseconds(options.reapIntervalMs)
-    backendConfiguration.addressPool = options.addressPool
+    if !options.addressPool.isEmpty {
+      logger.warning("--address-pool is ignored: sandboxes have private networks now")
+    }
+    if !options.runc.isEmpty { backendConfiguration.runcPath = options.runc }
+    backendConfiguration.idRangeBase = options.idRangeBase
+    backendConfiguration.idRangeCount = options.idRangeCount
     let backend = try await LocalBackend(configuration: backendConfiguration, logger: logger)
     let descriptor = backend.descriptor
     if !descriptor.isolated {

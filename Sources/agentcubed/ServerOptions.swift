@@ -18,8 +18,17 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "JSON file of extra local images. Env: AGENTCUBE_IMAGES_FILE.")
   var imagesFile: String = env("AGENTCUBE_IMAGES_FILE") ?? ""
 
-  @Option(help: "Loopback range (CIDR in 127.0.0.0/8) that session addresses come from. Env: AGENTCUBE_ADDRESS_POOL.")
-  var addressPool: String = env("AGENTCUBE_ADDRESS_POOL") ?? "127.77.0.0/16"
+  @Option(help: "Ignored (kept for old scripts): sandboxes have private networks and no host address. Env: AGENTCUBE_ADDRESS_POOL.")
+  var addressPool: String = env("AGENTCUBE_ADDRESS_POOL") ?? ""
+
+  @Option(help: "runc's path (default: found in /usr/sbin, /usr/bin, /usr/local). Env: AGENTCUBE_RUNC.")
+  var runc: String = env("AGENTCUBE_RUNC") ?? ""
+
+  @Option(help: "First host uid/gid of the sandboxes' 65,536-id ranges. Env: AGENTCUBE_ID_RANGE_BASE.")
+  var idRangeBase: UInt32 = env("AGENTCUBE_ID_RANGE_BASE").flatMap(UInt32.init) ?? 1_000_000_000
+
+  @Option(help: "Number of sandbox id ranges (the most sandboxes on this machine). Env: AGENTCUBE_ID_RANGE_COUNT.")
+  var idRangeCount: Int = env("AGENTCUBE_ID_RANGE_COUNT").flatMap(Int.init) ?? 1024
 
   @Option(help: "Smallest TTL in seconds. Env: AGENTCUBE_MIN_TTL.")
   var minTTL: UInt32 = env("AGENTCUBE_MIN_TTL").flatMap(UInt32.init) ?? 60

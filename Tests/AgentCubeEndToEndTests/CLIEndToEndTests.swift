@@ -134,6 +134,37 @@ struct CLIEndToEndTests {
     }
   }
 
+  @Test("ssh refuses a session without a host key (exit 64) unless --insecure-ignore-host-key; HOME stays untouched")
+  func sshWithoutHostKey() async throws {
+    try await withDaemon { fixture, _ in
+      let create = try await fixture.cli(["session", "create", "--image", DaemonFixture.echoImage, "--json"])
+      let created = try create.succeeded(as: CLISession.self)
+      try #require(created.sshHostPublicKey.isEmpty, "the echo image runs no sshd, so it has no host key: \(create)")
+      let home = fixture.directory.file("home")
+      try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: false)
+      let environment = ["HOME": home, "XDG_CACHE_HOME": ""]
+
+      for arguments in [["ssh", created.id, "--print"], ["ssh", created.id]] {
+        let refused = try await fixture.cli(arguments, environment: environment)
+        #expect(refused.exitCode == 64 && refused.stdout.isEmpty, "\(refused)")
+        #expect(refused.stderr.contains("session \(created.id) reports no SSH host key"), "\(refused)")
+        #expect(refused.stderr.contains("--insecure-ignore-host-key"), "\(refused)")
+      }
+
+      let insecure = try await fixture.cli(
+        ["ssh", created.id, "--print", "--insecure-ignore-host-key"], environment: environment)
+      #expect(insecure.exitCode == 0, "\(insecure)")
+      #expect(
+        insecure.stdout.contains(
+          " %h' -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \(created.sshUser)@"),
+        "\(insecure)")
+      #expect(!insecure.stdout.contains("HostKeyAlias"), "\(insecure)")
+      #expect(insecure.stderr == "warning: --insecure-ignore-host-key: the sandbox's SSH host key is not checked\n")
+
+      #expect(try FileManager.default.contentsOfDirectory(atPath: home).isEmpty, "something was written under HOME")
+    }
+  }
+
   /// A call that fails: its arguments, token and server, and the exit code and message it must give.
   struct Failure: Sendable, CustomTestStringConvertible {
     var name: String

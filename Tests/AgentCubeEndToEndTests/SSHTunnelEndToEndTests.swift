@@ -75,11 +75,12 @@ struct SSHTunnelEndToEndTests {
     }
   }
 
-  @Test("agentcube ssh --print: the right command line, without the token, and it works")
+  @Test("agentcube ssh --print: the right command line, the host key pinned, without the token, and it works")
   func sshPrint() async throws {
     try await withDaemon { fixture, _ in
       let ssh = try await OpenSSH(fixture: fixture)
       let session = try await ssh.createSession()
+      try #require(session.sshHostPublicKey.hasPrefix("ssh-ed25519 "), "the default image reports its host key")
       let token = try developerToken(fixture)
       let sshOptions = ["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]
 
@@ -87,16 +88,32 @@ struct SSHTunnelEndToEndTests {
         ["ssh", "--server", ssh.server, "--token-file", fixture.tokenFile, session.id, "--print", "-i", ssh.key, "--"]
           + sshOptions + ["echo printed; whoami"])
       #expect(printed.exitCode == 0 && printed.stderr.isEmpty, "\(printed)")
+      let knownHosts = "\(ssh.home)/.cache/agentcube/known_hosts/\(session.id)"
       let expected =
         "AGENTCUBE_TOKEN_FILE=\(fixture.tokenFile) ssh -o 'ProxyCommand=\(ssh.agentcubePath) tunnel --server \(ssh.server) %h'"
-        + " -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -i \(ssh.key) \(session.sshUser)@\(session.id)"
+        + " -o HostKeyAlias=\(session.id) -o UserKnownHostsFile=\(knownHosts) -o GlobalKnownHostsFile=/dev/null"
+        + " -o StrictHostKeyChecking=yes -o UpdateHostKeys=no -i \(ssh.key) \(session.sshUser)@\(session.id)"
         + " -F /dev/null -o BatchMode=yes -o LogLevel=ERROR 'echo printed; whoami'\n"
       #expect(printed.stdout == expected)
       #expect(!printed.stdout.contains(token) && !printed.stderr.contains(token))
+      // The known-hosts file the line names pins the key the session reports; ~/.ssh is not touched.
+      #expect(printed.stdout.contains(" -o StrictHostKeyChecking=yes "))
+      let named = try #require(
+        printed.stdout.firstRange(of: "UserKnownHostsFile=").map {
+          printed.stdout[$0.upperBound...].prefix { $0 != " " }
+        })
+      #expect(String(named) == knownHosts)
+      #expect(contents(knownHosts) == "\(session.id) \(session.sshHostPublicKey)\n")
+      #expect(!FileManager.default.fileExists(atPath: "\(ssh.home)/.ssh"), "agentcube ssh wrote ~/.ssh")
 
-      // The printed line is a working shell command.
+      // The printed line is a working shell command: ssh accepts the sandbox's key.
       let ran = try await TestProcess.run("/bin/sh", ["-c", printed.stdout], timeout: .seconds(30))
       #expect(ran.exitCode == 0 && ran.stdout == "printed\n\(session.sshUser)\n", "\(ran)")
+      // ... and only that key: pinned to another, the same line fails.
+      try "\(session.id) \(SSHKnownHostsTests.otherKey)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+      let mismatch = try await TestProcess.run("/bin/sh", ["-c", printed.stdout], timeout: .seconds(30))
+      #expect(mismatch.exitCode == 255 && mismatch.stdout.isEmpty, "\(mismatch)")
+      #expect(mismatch.stderr.contains("Host key verification failed"), "\(mismatch)")
 
       // --token is never printed: the command line comes alone, with a note on stderr.
       let literal = try await ssh.agentcube(
@@ -264,10 +281,19 @@ private struct OpenSSH {
       timeout: .seconds(30))
   }
 
-  /// `agentcube <arguments>` with nothing added.
+  /// A HOME of the fixture's own for `agentcube`, so that its known-hosts files stay in the fixture.
+  var home: String { fixture.directory.file("home") }
+
+  /// `agentcube <arguments>` with nothing added, HOME set to ``home``.
   func agentcube(_ arguments: [String]) async throws -> ProcessResult {
-    try await TestProcess.run(agentcubePath, arguments, timeout: .seconds(60))
+    try await TestProcess.run(
+      agentcubePath, arguments, environment: ["HOME": home, "XDG_CACHE_HOME": ""], timeout: .seconds(60))
   }
+}
+
+/// The file's text, or `nil` when it cannot be read.
+private func contents(_ path: String) -> String? {
+  FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
 }
 
 /// The port of port-forward's `Forwarding from 127.0.0.1:<port> -> ...` line.

@@ -30,7 +30,7 @@ struct LocalBackendFailureTests {
       #expect(error?.code == .failedPrecondition)
       #expect(error?.message.contains("exit status 3") == true)
       #expect(error?.message.contains("fatal: cannot open /config.toml") == true)
-      #expect(FileSystem.list(context.stateDirectory + "/sandboxes") == [])
+      #expect(await eventually { FileSystem.list(context.stateDirectory + "/sandboxes") == [] })
       #expect(FileSystem.list(context.stateDirectory + "/sessions") == [])
       let after = try await backend.session(id: spec.id)
       #expect(after == nil)
@@ -48,7 +48,7 @@ struct LocalBackendFailureTests {
       }
       #expect(error?.code == .deadlineExceeded)
       #expect(ContinuousClock.now - started < .seconds(5))
-      #expect(FileSystem.list(context.stateDirectory + "/sandboxes") == [])
+      #expect(await eventually { FileSystem.list(context.stateDirectory + "/sandboxes") == [] })
       #expect(FileSystem.list(context.stateDirectory + "/sessions") == [])
       // No sleep of that session is left anywhere.
       let leftovers = (FileSystem.list("/proc") ?? []).compactMap(Int32.init).filter { pid in

@@ -4,7 +4,7 @@ import Testing
 
 @testable import AgentCubeLocalBackend
 
-@Suite("Local backend: one server per state directory, one session per address")
+@Suite("Local backend: one server per state directory, one sandbox per id range")
 struct LocalBackendLockTests {
   @Test("a second backend on a state directory in use is refused until the first shuts down")
   func stateDirectoryLock() async throws {
@@ -19,18 +19,23 @@ struct LocalBackendLockTests {
     await second.shutdown()
   }
 
-  @Test("an address locked by another server is skipped")
-  func addressLocks() throws {
-    let directory = try TestContext()
-    defer { directory.remove() }
-    let base = "127.97.\(Int.random(in: 0...255))"
-    var pool = try AddressPool(cidr: base + ".0/30")  // hosts .1 and .2
-    let lockDirectory = directory.directory
-    let held = try #require(try FileLock.acquire("\(lockDirectory)/\(base).1.lock"))
+  @Test("an id range claimed by another server is skipped; a released one is claimed again")
+  func idRangeClaims() throws {
+    let context = try TestContext()
+    defer { context.remove() }
+    let pool = try IDRangePool(base: 3_000_000_000, count: 2, lockDirectory: context.directory)
+    let held = try #require(pool.claim(index: 0))
+    #expect(held.hostID == 3_000_000_000)
+    #expect(pool.claim(index: 0) == nil, "a second claim on a held range")
     for _ in 0..<4 {
-      let claimed = pool.allocate(port: 9, excluding: []) { try? FileLock.acquire("\(lockDirectory)/\($0).lock") ?? nil }
-      #expect(claimed?.address == base + ".2")
+      let claim = try #require(pool.claim())
+      #expect(claim.index == 1 && claim.hostID == 3_000_065_536)
     }
-    _ = held
+    let other = try #require(pool.claim())
+    #expect(pool.claim() == nil, "both ranges are held")
+    _ = (held, other)
+    #expect(throws: LocalBackendError.self) {
+      try IDRangePool(base: 4_294_000_000, count: 100, lockDirectory: context.directory)
+    }
   }
 }

@@ -6,16 +6,15 @@ import Testing
 
 @testable import AgentCubeLocalBackend
 
-/// A temporary state directory and a loopback pool of its own, so tests run in parallel.
+/// A temporary state directory of its own, so tests run in parallel.
 struct TestContext {
   let directory: String
-  let pool: String
 
   init() throws {
     var template = Array("/tmp/aclb-XXXXXX".utf8CString)
     guard let made = mkdtemp(&template) else { throw LocalBackendError("mkdtemp failed") }
     directory = String(cString: made)
-    pool = "127.\(Int.random(in: 100...250)).\(Int.random(in: 0...255)).0/24"
+    chmod(directory, 0o711)  // a sandbox's root must reach the state directory
   }
 
   var stateDirectory: String { directory + "/state" }
@@ -23,14 +22,20 @@ struct TestContext {
   func configuration(images: [String: LocalImage] = [:]) -> LocalBackend.Configuration {
     var configuration = LocalBackend.Configuration.defaults(stateDirectory: stateDirectory)
     configuration.images.merge(images) { $1 }
-    configuration.addressPool = pool
     configuration.startTimeout = .seconds(15)
-    configuration.stopGrace = .seconds(2)
     configuration.reapInterval = .milliseconds(100)
     return configuration
   }
 
-  func remove() { try? FileSystem.removeTree(directory) }
+  /// Removes the directory, after detaching any workspace still mounted below it.
+  func remove() {
+    let mounts = String(decoding: FileSystem.read("/proc/self/mountinfo") ?? [], as: UTF8.self)
+    for line in mounts.split(separator: "\n") {
+      let fields = line.split(separator: " ")
+      if fields.count > 4, fields[4].hasPrefix(directory + "/") { umount2(String(fields[4]), Int32(MNT_DETACH)) }
+    }
+    try? FileSystem.removeTree(directory)
+  }
 }
 
 let testLogger: Logger = {
@@ -90,8 +95,6 @@ func eventually(within limit: Duration = .seconds(10), _ condition: () async thr
   return try await condition()
 }
 
-/// Whether any non-zombie process is in group `id` (what the backend itself checks).
-func groupIsAlive(_ id: Int32) -> Bool { ProcessGroup(id: id).hasLiveMembers }
 
 extension LocalBackend {
   /// The sandbox leader of a session (pid and start time), from the backend's own state.
@@ -123,15 +126,14 @@ func withBackend(
   await backend.terminateAllForTesting()
 }
 
-/// Reads what a TCP server sends first (a line), or `nil`.
-func readGreeting(address: String, port: UInt16) -> String? {
-  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  guard fd >= 0 else { return nil }
-  defer { close(fd) }
-  var timeout = timeval(tv_sec: 5, tv_usec: 0)
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-  guard let address = SocketAddress(address: address, port: port), address.withSockAddr({ connect(fd, $0, $1) }) == 0
+/// Reads what a sandbox's server sends first (a line) on `port`, through the backend's own
+/// connection into the sandbox's network, or `nil`.
+func readGreeting(_ backend: LocalBackend, id: String, port: Int = 8080) async -> String? {
+  guard case .connectedSocket(let fd, _)? = try? await backend.connect(sessionID: id, port: port, timeout: .seconds(5))
   else { return nil }
+  defer { close(fd) }
+  var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+  guard poll(&entry, 1, 5000) == 1 else { return nil }
   var buffer = [UInt8](repeating: 0, count: 256)
   let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
   return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : nil
@@ -158,4 +160,13 @@ func runProgram(_ path: String, _ arguments: [String], timeout: Duration = .seco
   process.waitUntilExit()
   let data = output.fileHandleForReading.readDataToEndOfFile()
   return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Whether something is mounted at `path` (per /proc/self/mountinfo).
+func isMountPoint(_ path: String) -> Bool {
+  let mounts = String(decoding: FileSystem.read("/proc/self/mountinfo") ?? [], as: UTF8.self)
+  return mounts.split(separator: "\n").contains { line in
+    let fields = line.split(separator: " ")
+    return fields.count > 4 && fields[4] == path
+  }
 }

@@ -106,7 +106,7 @@ public final class DaemonFixture: Sendable {
   public var daemonArguments: [String] {
     [
       "--state-dir", stateDirectory, "--unix-socket", socketPath, "--tcp", options.tcp,
-      "--images-file", imagesFile, "--address-pool", addressPool, "--min-ttl", "\(options.minTTL)",
+      "--images-file", imagesFile, "--min-ttl", "\(options.minTTL)",
       "--reap-interval-ms", "\(options.reapIntervalMs)", "--drain-grace", "\(options.drainGraceSeconds)",
       "--log-level", options.logLevel,
     ] + options.extraArguments
@@ -149,13 +149,15 @@ public final class DaemonFixture: Sendable {
   /// Everything every daemon printed so far (stdout and stderr).
   public var daemonOutput: String { startedDaemons.map { $0.stdout + $0.stderr }.joined() }
 
-  /// Runs `agentcube <arguments> --server unix:<socket>` plus the token option, bounded by `timeout`.
+  /// Runs `agentcube <arguments> --server unix:<socket>` plus the token option, bounded by `timeout`,
+  /// with `environment` added to the test's own (see ``TestProcess``).
   public func cli(
-    _ arguments: [String], server: String? = nil, token: Token = .developer, timeout: Duration = .seconds(90)
+    _ arguments: [String], server: String? = nil, token: Token = .developer, environment: [String: String] = [:],
+    timeout: Duration = .seconds(90)
   ) async throws -> ProcessResult {
     try await TestProcess.run(
-      try BuiltProducts.executable("agentcube"), cliArguments(arguments, server: server, token: token), timeout: timeout
-    )
+      try BuiltProducts.executable("agentcube"), cliArguments(arguments, server: server, token: token),
+      environment: environment, timeout: timeout)
   }
 
   /// Starts what ``cli(_:server:token:timeout:)`` runs, without waiting; its output goes to the fixture's directory.

@@ -14,7 +14,7 @@ public struct TestServer: Sendable {
     public static let jane = "jane-token-0123456789"
   }
 
-  /// A fast non-SSH image: a TCP echo server on port 7000 of the session's address. `-t 60`: after
+  /// A fast non-SSH image: a TCP echo server on port 7000 of the sandbox's loopback. `-t 60`: after
   /// the client's half-close, socat keeps relaying cat's output instead of quitting after 0.5 s.
   public static let echoImage = LocalImage.command(
     ["socat", "-t", "60", "TCP-LISTEN:7000,bind=${AGENTCUBE_ADDRESS},fork,reuseaddr", "EXEC:/bin/cat"], port: 7000, readiness: .tcp)
@@ -41,7 +41,6 @@ public struct TestServer: Sendable {
     var configuration = LocalBackend.Configuration.defaults(stateDirectory: directory.file("state"))
     configuration.images["echo"] = echoImage
     configuration.reapInterval = reapInterval
-    configuration.stopGrace = .seconds(2)
     var logger = Logger(label: "test-server")
     logger.logLevel = .warning
     let backend = try await LocalBackend(configuration: configuration, logger: logger)

@@ -26,6 +26,12 @@ public protocol SessionBackend: Sendable {
   /// Ends the sandbox and forgets the session. Unknown ids throw `NOT_FOUND`.
   func deleteSession(id: String, caller: Caller) async throws
 
+  /// Reaches `port` of the running session's sandbox, within `timeout`: what a tunnel connects to.
+  ///
+  /// The service has already checked the caller and the session; a refused or unreachable port
+  /// throws `UNAVAILABLE` naming it.
+  func connect(sessionID: String, port: Int, timeout: Duration) async throws -> SandboxConnection
+
   /// Records activity on the session now (tunnel traffic, calls); cheap and rate-limited by the backend.
   func recordActivity(id: String) async
 }

@@ -104,40 +104,9 @@ enum FileSystem {
     return names
   }
 
-  /// Removes `path` and everything below it without following symbolic links; a missing path is fine.
-  static func removeTree(_ path: String) throws {
-    if unlink(path) == 0 || errno == ENOENT { return }
-    guard errno == EISDIR else { throw error("cannot remove", path) }
-    let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-    guard fd >= 0 else { throw error("cannot open", path) }
-    try removeContents(of: fd, path: path)
-    guard rmdir(path) == 0 || errno == ENOENT else { throw error("cannot remove", path) }
-  }
-
-  /// Empties the directory open at `fd` (which this call closes).
-  private static func removeContents(of fd: Int32, path: String) throws {
-    // Owner (or root) may always change the mode: lets a non-root server remove 0500 directories.
-    fchmod(fd, 0o700)
-    guard let dir = fdopendir(fd) else {
-      close(fd)
-      throw error("cannot read", path)
-    }
-    defer { closedir(dir) }
-    while let entry = readdir(dir) {
-      let name = withUnsafePointer(to: &entry.pointee.d_name) {
-        String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
-      }
-      if name == "." || name == ".." { continue }
-      if unlinkat(fd, name, 0) == 0 || errno == ENOENT { continue }
-      guard errno == EISDIR else { throw error("cannot remove", path + "/" + name) }
-      let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-      guard child >= 0 else { throw error("cannot open", path + "/" + name) }
-      try removeContents(of: child, path: path + "/" + name)
-      guard unlinkat(fd, name, AT_REMOVEDIR) == 0 || errno == ENOENT else {
-        throw error("cannot remove", path + "/" + name)
-      }
-    }
-  }
+  /// Removes `path` and everything below it without following symbolic links; a missing path is
+  /// fine. Any depth, two descriptors: see ``TreeRemover``.
+  static func removeTree(_ path: String) throws { try TreeRemover.remove(path) }
 
   static func parent(of path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return "." }

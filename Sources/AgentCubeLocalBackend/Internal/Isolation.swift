@@ -1,53 +1,87 @@
 import Glibc
 import Logging
 
-/// Whether bubblewrap can isolate sandboxes on this machine, found once when the backend starts.
+/// Which protections sandboxes get on this machine, found once when the backend starts.
+///
+/// Sandboxes start only when every boundary holds: runc, a user namespace with a host id range of
+/// their own, a private network, the seccomp filter. Cgroup limits and the workspace quota are
+/// reported when they cannot be had (they bound resources, not access).
 struct Isolation: Sendable {
-  /// Unprivileged sandboxes (user namespace, no capabilities) work: custom images and the
-  /// OpenSSH image's per-command sandbox.
-  var available: Bool
-  /// Privileged sandboxes (root's user, new pid/ipc/uts/cgroup namespaces) work: sshd.
-  var privilegedAvailable: Bool
-  /// How sandboxes are isolated, or why they are not.
+  var runc: Runc?
+  var seccomp: RuntimeSpec.Seccomp?
+  /// Where the memory cgroup of a sandbox is, given its id: v1's memory hierarchy or the v2 tree.
+  var memoryCgroup: MemoryCgroup?
+  var workspaceVolumes: WorkspaceVolumes?
+  /// Why sandboxes cannot start, or `nil` when they can.
+  var unavailable: String?
+  /// Every protection that is on, or why sandboxes cannot start.
   var message: String
 
-  /// Runs `bwrap` in both shapes around `/bin/true`; the first failure's output explains it.
-  static func probe(bubblewrap: String, isRoot: Bool, scratchDirectory: String, logger: Logger) async -> Isolation {
-    guard access(bubblewrap, X_OK) == 0 else {
-      return Isolation(
-        available: false, privilegedAvailable: false,
-        message: "not isolated: bubblewrap not found at \(bubblewrap) (install the bubblewrap package)")
-    }
-    let output = scratchDirectory + "/isolation-probe.log"
-    defer { unlink(output) }
-    func works(privileged: Bool) async -> String? {
-      unlink(output)
-      let request = SpawnRequest(
-        executable: bubblewrap, arguments: Bubblewrap.probeArguments(executable: bubblewrap, privileged: privileged),
-        environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], workingDirectory: "/", outputPath: output)
-      do {
-        let status = try await ChildProcess.run(request, timeout: .seconds(10))
-        if status == .exited(0) { return nil }
-        let text = OutputTail.read(output, maxBytes: 512)
-        return "bubblewrap failed (\(status))" + (text.isEmpty ? "" : ": \(text)")
-      } catch {
-        return "bubblewrap failed: \(error)"
+  var available: Bool { unavailable == nil }
+
+  enum MemoryCgroup: Sendable {
+    case v1
+    case v2
+
+    /// The file counting the sandbox's out-of-memory kills, and the key of that count in it.
+    func oomEvents(id: String) -> (path: String, key: String) {
+      switch self {
+      case .v1: ("/sys/fs/cgroup/memory/agentcube/\(id)/memory.oom_control", "oom_kill")
+      case .v2: ("/sys/fs/cgroup/agentcube/\(id)/memory.events", "oom_kill")
       }
     }
-    if let failure = await works(privileged: false) {
-      return Isolation(available: false, privilegedAvailable: false, message: "not isolated: \(failure)")
+  }
+
+  static func probe(_ configuration: LocalBackend.Configuration, logger: Logger) async -> Isolation {
+    let scratch = configuration.stateDirectory + "/probe.log"
+    func refused(_ why: String) -> Isolation {
+      Isolation(unavailable: why, message: "not isolated: \(why); sessions cannot start")
     }
-    var privileged = false
-    if isRoot {
-      if let failure = await works(privileged: true) {
-        logger.warning("privileged bubblewrap sandboxes do not work", metadata: ["isolation.reason": "\(failure)"])
-      } else {
-        privileged = true
-      }
+    guard geteuid() == 0 else {
+      return refused(
+        "local sandboxes need root: runc with a user namespace and 65,536 host ids per sandbox, cgroups and loop-mounted workspaces")
+    }
+    let candidates = configuration.runcPath.map { [$0] } ?? Runc.defaultPaths
+    guard let path = candidates.first(where: { access($0, X_OK) == 0 }) else {
+      return refused("runc not found (\(candidates.joined(separator: ", "))): install the runc package")
+    }
+    let runc = Runc(executable: path, root: configuration.stateDirectory + "/runc")
+    guard let version = await runc.version(scratch: scratch) else { return refused("\(path) --version failed") }
+    let seccomp: RuntimeSpec.Seccomp
+    do {
+      seccomp = try SeccompProfile.load(
+        path: configuration.seccompProfilePath, capabilities: RuntimeSpec.defaultCapabilities)
+    } catch {
+      return refused("\(error)")
+    }
+    var parts = [
+      version,
+      "user namespace per sandbox (65,536 host ids each from \(configuration.idRangeBase); root inside is unprivileged outside)",
+      "private network namespace (loopback only)",
+      "pid, ipc, uts, mount and cgroup namespaces",
+      "seccomp (containers-common profile, \(seccomp.syscalls.count) rules; no nested user namespaces)",
+      "no_new_privs; capabilities \(RuntimeSpec.defaultCapabilities.count) of the container default, inside the user namespace only",
+      "read-only root of /usr and /etc; nosuid,nodev mounts; bounded tmpfs",
+    ]
+    var memoryCgroup: MemoryCgroup?
+    if FileSystem.isDirectory("/sys/fs/cgroup/memory") {
+      memoryCgroup = .v1
+    } else if FileSystem.exists("/sys/fs/cgroup/cgroup.controllers") {
+      memoryCgroup = .v2
+    }
+    parts.append(memoryCgroup == nil ? "NO cgroup limits (no cgroup hierarchy found)" : "cgroup limits (memory, pids, cpu)")
+    var volumes: WorkspaceVolumes?
+    let mkfs = WorkspaceVolumes.findMkfs()
+    if let reason = WorkspaceVolumes.unavailableReason(mkfs: mkfs) {
+      parts.append("NO workspace quota (\(reason))")
+      logger.warning("workspaces have no size limit", metadata: ["reason": "\(reason)"])
+    } else {
+      volumes = WorkspaceVolumes(
+        sparesDirectory: configuration.stateDirectory + "/spares", mkfs: mkfs!, sparesPerSize: configuration.spareWorkspaces)
+      parts.append("workspace quota (an ext4 image per sandbox)")
     }
     return Isolation(
-      available: true, privilegedAvailable: privileged,
-      message: "bubblewrap: user, pid, ipc, uts and cgroup namespaces; read-only /; private /tmp; "
-        + "no capabilities for sandboxed code; one writable workspace per session")
+      runc: runc, seccomp: seccomp, memoryCgroup: memoryCgroup, workspaceVolumes: volumes, unavailable: nil,
+      message: parts.joined(separator: "; "))
   }
 }

@@ -1,117 +1,123 @@
 import AgentCubeCore
 import Glibc
 
-/// The built-in image: OpenSSH sshd in the session's sandbox, and a dispatcher (sshd's
-/// `ForceCommand`) that runs every command, login shell and the SFTP server in an inner,
-/// unprivileged sandbox.
+/// The built-in image: OpenSSH sshd as the sandbox's init, running as the sandbox's root (root of
+/// its own user namespace, an unprivileged host uid) with privilege separation working.
 ///
-/// sshd keeps real root inside the session sandbox because its privilege separation (setgroups,
-/// chroot into /run/sshd) fails in a user namespace. The user never has it: `ForceCommand` also
-/// receives subsystem requests, with `SSH_ORIGINAL_COMMAND` set to the `Subsystem` command line.
+/// Its files live in the session's `ssh` directory, owned by the sandbox's root and shown
+/// read-only at ``SandboxLayout/sshInside``: a fresh ed25519 host key, the session's public key
+/// as the only authorized key, and the config.
 struct OpenSSHImage: Sendable {
   var sshd = "/usr/sbin/sshd"
-  var sftpServer = "/usr/lib/openssh/sftp-server"
   var keygen = "/usr/bin/ssh-keygen"
 
   /// Why the image cannot start here, or `nil` when it can.
-  func unavailableReason(isRoot: Bool, isolation: Isolation) -> String? {
-    guard isRoot else {
-      return
-        "the default image runs OpenSSH sshd, whose privilege separation needs root: run the server as root, or configure a custom image"
-    }
-    guard isolation.available, isolation.privilegedAvailable else {
-      return
-        "the default image needs bubblewrap to keep SSH users unprivileged, and it is unavailable (\(isolation.message))"
-    }
-    for tool in [sshd, sftpServer, keygen] where access(tool, X_OK) != 0 {
-      return "the default image needs OpenSSH (\(tool) is missing): install openssh-server and openssh-sftp-server"
+  func unavailableReason() -> String? {
+    for tool in [sshd, keygen] where access(tool, X_OK) != 0 {
+      return "the default image needs OpenSSH (\(tool) is missing): install openssh-server"
     }
     return nil
   }
 
-  /// Writes the host key, authorized key, sshd_config and dispatcher of a session.
-  func prepare(
-    layout: SandboxLayout, spec: SessionSpec, address: String, port: UInt16, user: UserAccount, inner: Bubblewrap
-  ) async throws {
-    try FileSystem.makeDirectory(layout.sshd, mode: 0o711)
-    try FileSystem.makeDirectory(layout.bin, mode: 0o755)
-    let hostKey = layout.sshd + "/ssh_host_ed25519_key"
+  /// Writes the host key, authorized key and sshd_config of a session; returns the host public key line.
+  func prepare(layout: SandboxLayout, spec: SessionSpec, port: UInt16, user: String, owner: UInt32) async throws
+    -> String
+  {
+    try FileSystem.makeDirectory(layout.ssh, mode: 0o700)
+    let hostKey = layout.ssh + "/ssh_host_ed25519_key"
     let keygenRequest = SpawnRequest(
       executable: keygen, arguments: [keygen, "-q", "-t", "ed25519", "-N", "", "-C", spec.name, "-f", hostKey],
       environment: ["PATH=/usr/bin:/bin"], workingDirectory: "/", outputPath: layout.output)
     let status = try await ChildProcess.run(keygenRequest, timeout: .seconds(10))
     guard status == .exited(0) else { throw LocalBackendError("ssh-keygen failed (\(status))") }
-
+    guard let publicKey = FileSystem.read(hostKey + ".pub", limit: 4096) else {
+      throw LocalBackendError("ssh-keygen wrote no public key")
+    }
     let authorizedKeys = spec.sshPublicKey.isEmpty ? "" : spec.sshPublicKey + "\n"
-    try FileSystem.write(Array(authorizedKeys.utf8), to: layout.sshd + "/authorized_keys", mode: 0o644)
-    let config = sshdConfig(layout: layout, address: address, port: port, hostKey: hostKey, user: user.name)
-    try FileSystem.write(Array(config.utf8), to: layout.sshd + "/sshd_config", mode: 0o644)
-    try FileSystem.write(Array(dispatcher(inner: inner).utf8), to: layout.bin + "/dispatch", mode: 0o755)
-    // sshd (without PAM) refuses accounts whose shadow entry is locked ("!..."), as root's often
-    // is; it sees this entry instead of the host's, which keeps the hashes hidden as well.
-    try FileSystem.write(Array("\(user.name):*:1:0:99999:7:::\n".utf8), to: shadow(layout), mode: 0o600)
+    try FileSystem.write(Array(authorizedKeys.utf8), to: layout.ssh + "/authorized_keys", mode: 0o600)
+    try FileSystem.write(Array(sshdConfig(layout: layout, port: port, user: user).utf8), to: layout.ssh + "/sshd_config", mode: 0o600)
+    for name in [".", "ssh_host_ed25519_key", "ssh_host_ed25519_key.pub", "authorized_keys", "sshd_config"] {
+      guard chown(layout.ssh + "/" + name, owner, owner) == 0 else {
+        throw FileSystem.error("cannot hand to the sandbox:", layout.ssh + "/" + name)
+      }
+    }
+    // "ssh-ed25519 AAAA... comment": the comment is ours (the session name); keep type and key.
+    let fields = String(decoding: publicKey, as: UTF8.self).split(separator: " ")
+    return fields.prefix(2).joined(separator: " ")
   }
-
-  /// The shadow file sshd sees as /etc/shadow.
-  func shadow(_ layout: SandboxLayout) -> String { layout.sshd + "/shadow" }
 
   /// sshd's argv inside the sandbox: in the foreground, logging to stderr (the output log).
-  func arguments(layout: SandboxLayout) -> [String] {
-    [sshd, "-D", "-e", "-f", layout.sshd + "/sshd_config"]
-  }
+  var arguments: [String] { [sshd, "-D", "-e", "-f", SandboxLayout.sshInside + "/sshd_config"] }
 
-  func sshdConfig(layout: SandboxLayout, address: String, port: UInt16, hostKey: String, user: String) -> String {
-    """
-    # Written by agentcubed for session \(layout.id).
-    ListenAddress \(address):\(port)
-    HostKey \(hostKey)
-    PidFile none
-    AuthorizedKeysFile \(layout.sshd)/authorized_keys
-    AuthorizedPrincipalsFile none
-    AllowUsers \(user)
-    AuthenticationMethods publickey
-    PubkeyAuthentication yes
-    PasswordAuthentication no
-    KbdInteractiveAuthentication no
-    HostbasedAuthentication no
-    PermitEmptyPasswords no
-    PermitRootLogin prohibit-password
-    UsePAM no
-    StrictModes yes
-    DisableForwarding yes
-    PermitTunnel no
-    PermitUserEnvironment no
-    PermitUserRC no
-    UseDNS no
-    PrintMotd no
-    PrintLastLog no
-    MaxAuthTries 3
-    LoginGraceTime 30
-    LogLevel INFO
-    Subsystem sftp \(sftpServer)
-    ForceCommand \(layout.bin)/dispatch
-
-    """
-  }
-
-  /// The ForceCommand: picks the SFTP server, the requested command or a login shell and runs it
-  /// in the inner sandbox.
-  func dispatcher(inner: Bubblewrap) -> String {
-    let sandbox = inner.commandArguments().map(shellQuoted).joined(separator: " \\\n  ")
+  func sshdConfig(layout: SandboxLayout, port: UInt16, user: String) -> String {
+    let ssh = SandboxLayout.sshInside
     return """
-      #!/bin/sh
-      # Written by agentcubed: runs the SSH user's command, login shell or SFTP server in an
-      # unprivileged sandbox (user namespace, no capabilities, read-only /, workspace writable).
-      sftp_server=\(shellQuoted(sftpServer))
-      workspace=\(shellQuoted(inner.workspace))
-      set -- \\
-        \(sandbox)
-      case "${SSH_ORIGINAL_COMMAND-}" in
-        "$sftp_server") exec "$@" "$sftp_server" -d "$workspace" ;;
-        '') exec "$@" "${SHELL:-/bin/sh}" -l ;;
-        *) exec "$@" "${SHELL:-/bin/sh}" -c "$SSH_ORIGINAL_COMMAND" ;;
-      esac
+      # Written by agentcubed for session \(layout.id).
+      ListenAddress 127.0.0.1:\(port)
+      HostKey \(ssh)/ssh_host_ed25519_key
+      PidFile none
+      AuthorizedKeysFile \(ssh)/authorized_keys
+      AuthorizedPrincipalsFile none
+      AllowUsers \(user)
+      AuthenticationMethods publickey
+      PubkeyAuthentication yes
+      PasswordAuthentication no
+      KbdInteractiveAuthentication no
+      HostbasedAuthentication no
+      PermitEmptyPasswords no
+      PermitRootLogin prohibit-password
+      UsePAM no
+      StrictModes yes
+      DisableForwarding yes
+      PermitTunnel no
+      PermitUserEnvironment no
+      PermitUserRC no
+      UseDNS no
+      PrintMotd no
+      PrintLastLog no
+      MaxAuthTries 3
+      LoginGraceTime 30
+      LogLevel INFO
+      Subsystem sftp internal-sftp
 
       """
+  }
+}
+
+/// The account files a sandbox sees over the host's `/etc/passwd`, `/etc/group` and `/etc/shadow`:
+/// its own root, the SSH user, sshd's privilege-separation user and nobody; no host hashes.
+enum SandboxAccounts {
+  /// In-sandbox uid (and gid) of a login user other than root.
+  static let userID: UInt32 = 1000
+
+  static func write(to layout: SandboxLayout, sshUser: String, owner: UInt32) throws {
+    let shell = FileSystem.exists("/usr/bin/bash") ? "/bin/bash" : "/bin/sh"
+    let home = SandboxLayout.workspaceInside
+    var passwd = [
+      "root:x:0:0:root:\(home):\(shell)", "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin",
+      "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin",
+    ]
+    var group = ["root:x:0:", "tty:x:5:", "nogroup:x:65534:"]
+    var shadow = ["root:*:1:0:99999:7:::", "sshd:*:1:0:99999:7:::", "nobody:*:1:0:99999:7:::"]
+    if sshUser != "root" {
+      passwd.append("\(sshUser):x:\(userID):\(userID)::\(home):\(shell)")
+      group.append("\(sshUser):x:\(userID):")
+      shadow.append("\(sshUser):*:1:0:99999:7:::")
+    }
+    try FileSystem.makeDirectory(layout.etc, mode: 0o755)
+    for (name, lines, mode) in [("passwd", passwd, 0o644), ("group", group, 0o644), ("shadow", shadow, 0o600)] {
+      let path = layout.etc + "/" + name
+      try FileSystem.write(Array((lines.joined(separator: "\n") + "\n").utf8), to: path, mode: mode_t(mode))
+      guard chown(path, owner, owner) == 0 else { throw FileSystem.error("cannot hand to the sandbox:", path) }
+    }
+  }
+
+  /// Whether `name` can be a login name here: a POSIX portable user name of at most 32 bytes.
+  static func isValidUserName(_ name: String) -> Bool {
+    guard let first = name.utf8.first, (1...32).contains(name.utf8.count), first != UInt8(ascii: "-") else { return false }
+    return name.utf8.allSatisfy {
+      (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+        || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
+    }
   }
 }

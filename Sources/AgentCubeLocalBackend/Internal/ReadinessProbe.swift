@@ -1,6 +1,6 @@
 import Glibc
 
-/// One look at whether a sandbox serves: a TCP connect, and for SSH the server's identification
+/// One look at whether a sandbox serves: a TCP connect inside its network, and for SSH the server's identification
 /// line (`SSH-2.0-...`), which proves that sshd accepted, forked and runs its protocol.
 ///
 /// Non-blocking sockets and short sleeps between looks: no thread is ever blocked.
@@ -12,22 +12,16 @@ enum ReadinessProbe {
     case notReady
   }
 
-  static func check(address: String, port: UInt16, readiness: LocalImage.Readiness, timeout: Duration) async -> Outcome
+  /// Connects to `port` inside the sandbox's network (see ``NetworkNamespaceDialer``) and, for
+  /// SSH, waits for the banner.
+  static func check(process: ProcessIdentity, port: UInt16, readiness: LocalImage.Readiness, timeout: Duration) async
+    -> Outcome
   {
-    guard let socketAddress = SocketAddress(address: address, port: port) else { return .notReady }
-    let fd = socket(
-      AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { return .notReady }
-    defer { close(fd) }
     let deadline = ContinuousClock.now + timeout
-
-    if socketAddress.withSockAddr({ connect(fd, $0, $1) }) != 0 {
-      guard errno == EINPROGRESS else { return .notReady }
-      guard await waitFor(POLLOUT, on: fd, until: deadline) else { return .notReady }
-      var error: Int32 = 0
-      var length = socklen_t(MemoryLayout<Int32>.size)
-      guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0, error == 0 else { return .notReady }
+    guard let fd = try? await NetworkNamespaceDialer.connect(to: process, port: port, timeout: timeout) else {
+      return .notReady
     }
+    defer { close(fd) }
     switch readiness.kind {
     case .tcp:
       return .ready

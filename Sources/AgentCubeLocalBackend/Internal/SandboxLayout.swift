@@ -1,13 +1,19 @@
 /// Where a session's files live under the state directory.
 ///
 /// ```
-/// <state>/                      0700
-///   sessions/<id>.json          the session record (SessionStore)
-///   sandboxes/<id>/             0700, removed when the session ends
-///     workspace/                the only place the sandbox may write
-///     sshd/                     0711: sshd_config, host key (0600), authorized_keys (0644)
-///     bin/dispatch              the OpenSSH image's ForceCommand
-///     output.log                the sandbox's stdout and stderr
+/// <state>/                      0711: the sandbox's root (an unprivileged host uid) must reach its bundle
+///   sessions/<id>.json          0700: the session record (SessionStore)
+///   runc/                       0700: runc's own state (`runc --root`)
+///   spares/                     0700: formatted workspace images waiting for a sandbox
+///   sandboxes/                  0711
+///     <id>/                     0710, group: the sandbox's root group. The OCI bundle:
+///       config.json             0600: the runtime spec
+///       rootfs/                 0755: mount points and the merged-usr links; read-only inside
+///       etc/                    passwd, group, shadow shown over the host's
+///       ssh/                    0700, the sandbox's root: sshd_config, host key, authorized_keys
+///       workspace.img           the workspace filesystem (with a quota)
+///       workspace/              its mount point, /workspace inside
+///       output.log              the sandbox's stdout and stderr
 /// ```
 struct SandboxLayout: Sendable {
   let stateDirectory: String
@@ -16,10 +22,19 @@ struct SandboxLayout: Sendable {
   var recordsDirectory: String { stateDirectory + "/sessions" }
   var sandboxesDirectory: String { stateDirectory + "/sandboxes" }
   var root: String { sandboxesDirectory + "/" + id }
+  var config: String { root + "/config.json" }
+  var rootfs: String { root + "/rootfs" }
+  var etc: String { root + "/etc" }
+  var ssh: String { root + "/ssh" }
+  var workspaceImage: String { root + "/workspace.img" }
   var workspace: String { root + "/workspace" }
-  var sshd: String { root + "/sshd" }
-  var bin: String { root + "/bin" }
   var output: String { root + "/output.log" }
+  var pidFile: String { root + "/init.pid" }
+
+  /// Where the sandbox sees its workspace.
+  static let workspaceInside = "/workspace"
+  /// Where the sandbox sees the `ssh` directory.
+  static let sshInside = "/run/agentcube/ssh"
 
   /// Whether `id` is safe as a file name: lower-case letters, digits and `-`, 1...64 characters.
   static func isValidID(_ id: String) -> Bool {

@@ -10,12 +10,17 @@ import Glibc
 /// What the backend remembers of a session across restarts.
 struct SessionRecord: Codable, Sendable, Hashable {
   /// The file format; readers skip records of a newer format (and leave them alone) rather than misread them.
-  var format: Int = 1
+  var format: Int = SessionRecord.currentFormat
   var session: Session
-  /// The sandbox's process (leader of its own process group), once started.
+  /// The sandbox's init (runc's container process), once started.
   var process: ProcessIdentity?
-  /// Whether the sandbox runs under bubblewrap.
-  var isolated: Bool
+  /// The host id range the sandbox owns (``IDRangePool``).
+  var idRange: Int
+  /// Whether the workspace is a mounted image of its own.
+  var workspaceImage: Bool
+
+  /// 2: runc sandboxes. Records of other formats are set aside, never misread.
+  static let currentFormat = 2
 }
 
 /// Session records on disk: one JSON file per session in `<state>/sessions`, each replaced
@@ -69,8 +74,8 @@ struct SessionStore: Sendable {
         problems.append(name)
         continue
       }
-      guard record.format == 1 else {
-        problems.append("\(name) (format \(record.format), newer than this server's)")
+      guard record.format == SessionRecord.currentFormat else {
+        problems.append("\(name) (format \(record.format), not this server's \(SessionRecord.currentFormat))")
         continue
       }
       records.append(record)

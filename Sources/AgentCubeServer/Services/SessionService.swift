@@ -96,16 +96,29 @@ public struct SessionService: Sendable {
     }
     guard request.port <= 65535 else { throw RPCError.invalidArgument("port must be between 1 and 65535") }
     let port = request.port == 0 ? Int(session.sshPort) : Int(request.port)
-    let target = "\(session.address):\(port)"
+    let connection = try await backend.connect(sessionID: session.id, port: port, timeout: tunnelConnectTimeout)
+    let target: String
     let channel: any Channel
-    do {
-      channel = try await ClientBootstrap(group: context.eventLoop)
-        .connectTimeout(.nanoseconds(tunnelConnectTimeout.nanosecondsClamped))
-        .channelOption(.allowRemoteHalfClosure, value: true)
-        .channelOption(.autoRead, value: false)
-        .connect(host: session.address, port: port).get()
-    } catch {
-      throw RPCError.unavailable("cannot connect to \(target): \(error)")
+    let bootstrap = ClientBootstrap(group: context.eventLoop)
+      .connectTimeout(.nanoseconds(tunnelConnectTimeout.nanosecondsClamped))
+      .channelOption(.allowRemoteHalfClosure, value: true)
+      .channelOption(.autoRead, value: false)
+    switch connection {
+    case .address(let host, let port):
+      target = "\(host):\(port)"
+      do {
+        channel = try await bootstrap.connect(host: host, port: port).get()
+      } catch {
+        throw RPCError.unavailable("cannot connect to \(target): \(Self.reason(error))")
+      }
+    case .connectedSocket(let descriptor, let description):
+      target = description
+      do {
+        channel = try await bootstrap.withConnectedSocket(descriptor).get()
+      } catch {
+        close(descriptor)
+        throw RPCError.unavailable("cannot use the connection to \(target): \(Self.reason(error))")
+      }
     }
     await backend.recordActivity(id: session.id)
     tunnels.register(channel, sessionID: session.id)
@@ -148,6 +161,13 @@ public struct SessionService: Sendable {
         throw .invalidArgument("metadata value of '\(pair.key)' is longer than \(policy.maxMetadataValueLength) bytes")
       }
     }
+  }
+
+  /// A short reason for a connect failure, without NIO's internal dumps.
+  static func reason(_ error: any Error) -> String {
+    if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
+    if error is ChannelError { return "connection failed" }
+    return "connection failed"
   }
 
   static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -19,4 +19,22 @@ int CAgentCubeProcess_addChdir(posix_spawn_file_actions_t *actions, const char *
 /// them returns memory to the system at once. 1 on success.
 int CAgentCubeProcess_setMmapThreshold(int bytes);
 
+#include <stdint.h>
+
+/// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants (a detached container's init) become
+/// children of this process instead of pid 1, so it can collect them. 0 on success, else errno.
+int CAgentCubeProcess_becomeChildSubreaper(void);
+
+/// Attaches the file open at `image_fd` to a free loop device (LOOP_CONFIGURE with autoclear:
+/// the device is released when its last mount goes) and mounts it at `target` as `fstype` with
+/// nosuid and nodev. 0 on success, else an errno value; `device` (>= 32 bytes) gets the device path.
+int CAgentCubeProcess_mountLoopImage(int image_fd, const char *target, const char *fstype, char *device,
+                                     int device_size);
+
+/// Creates a TCP socket in the network namespace open at `netns_fd` (setns on the calling
+/// thread, which must be a thread of its own that ends afterwards), and connects it to
+/// 127.0.0.1:`port` within `timeout_ms`. The connected, non-blocking, close-on-exec descriptor,
+/// or -errno.
+int CAgentCubeProcess_connectInNetworkNamespace(int netns_fd, uint16_t port, int timeout_ms);
+
 #endif

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 
 @testable import AgentCubeLocalBackend
@@ -31,27 +32,89 @@ struct ConfigurationTests {
     #expect(throws: LocalBackendError.self) { try LocalImage.decodeImages(Array(json.utf8), source: "test") }
   }
 
-  @Test("the inner sandbox drops every capability, keeps / read-only and hides the state directory")
-  func innerArguments() {
-    let bubblewrap = Bubblewrap(
-      executable: "/usr/bin/bwrap", stateDirectory: "/var/lib/ac", workspace: "/var/lib/ac/sandboxes/s/workspace",
-      hiddenDirectories: ["/root"], hiddenFiles: ["/etc/shadow"])
-    let arguments = bubblewrap.commandArguments()
-    let joined = arguments.joined(separator: " ")
-    #expect(joined.hasPrefix("/usr/bin/bwrap --unshare-user --cap-drop ALL"))
-    #expect(joined.contains("--ro-bind / /"))
-    #expect(
-      joined.contains("--tmpfs /var/lib/ac --bind /var/lib/ac/sandboxes/s/workspace /var/lib/ac/sandboxes/s/workspace"))
-    #expect(joined.contains("--remount-ro /root --remount-ro /var/lib/ac"))
-    #expect(joined.contains("--ro-bind /dev/null /etc/shadow"))
-    #expect(arguments.last == "--")
-    #expect(!joined.contains("--proc"), "an unprivileged sandbox cannot mount a new /proc")
+  @Test("an images file's limits decode, missing keys take the defaults, bad ones are refused")
+  func limits() throws {
+    let json = #"{"images": {"small": {"builtin": "openssh", "limits": {"memory_bytes": 67108864, "processes": 64}}}}"#
+    let images = try LocalImage.decodeImages(Array(json.utf8), source: "test")
+    let limits = try #require(images["small"]?.limits)
+    #expect(limits.memoryBytes == 64 << 20 && limits.processes == 64)
+    #expect(limits.cpus == 2 && limits.workspaceBytes == 10 << 30 && limits.tmpfsBytes == 256 << 20)
+    let bad = #"{"images": {"small": {"builtin": "openssh", "limits": {"processes": 1}}}}"#
+    #expect(throws: LocalBackendError.self) { try LocalImage.decodeImages(Array(bad.utf8), source: "test") }
   }
 
-  @Test("the OpenSSH image says why it cannot start without root")
-  func needsRoot() {
-    let isolation = Isolation(available: true, privilegedAvailable: false, message: "")
-    let reason = OpenSSHImage().unavailableReason(isRoot: false, isolation: isolation)
-    #expect(reason?.contains("privilege separation needs root") == true)
+  @Test("a sandbox's spec: every namespace, its own id range, read-only root, nosuid,nodev mounts, limits")
+  func sandboxSpec() throws {
+    let layout = SandboxLayout(stateDirectory: "/var/lib/ac", id: "s-1")
+    var limits = SandboxLimits.defaults
+    limits.memoryBytes = 64 << 20
+    limits.processes = 50
+    limits.cpus = 0.5
+    let spec = RuntimeSpec.sandbox(
+      .init(
+        layout: layout, hostname: "sandbox-s", hostID: 1_000_065_536, idCount: 65_536, limits: limits,
+        arguments: ["/usr/sbin/sshd"], environment: ["A": "1"], capabilities: RuntimeSpec.defaultCapabilities,
+        seccomp: nil, cgroups: true))
+    #expect(Set(spec.linux.namespaces.map(\.type)) == ["pid", "network", "ipc", "uts", "mount", "user", "cgroup"])
+    #expect(spec.linux.namespaces.allSatisfy { $0.path == nil }, "new namespaces, none of the host's")
+    #expect(spec.linux.uidMappings == [.init(containerID: 0, hostID: 1_000_065_536, size: 65_536)])
+    #expect(spec.linux.gidMappings == spec.linux.uidMappings)
+    #expect(spec.root.readonly && spec.process.noNewPrivileges)
+    #expect(!spec.process.capabilities.bounding.contains("CAP_SYS_ADMIN"))
+    #expect(!spec.process.capabilities.bounding.contains("CAP_NET_RAW"))
+    for mount in spec.mounts where !["proc", "devpts", "mqueue", "sysfs"].contains(mount.type) && mount.destination != "/dev" {
+      #expect(mount.options.contains("nosuid") && mount.options.contains("nodev"), "\(mount.destination)")
+    }
+    for mount in spec.mounts where mount.type == "bind" {
+      #expect(mount.options.contains("ro") || mount.destination == "/workspace", "\(mount.destination) must be read-only")
+    }
+    let sources = Set(spec.mounts.filter { $0.type == "bind" }.map(\.source))
+    #expect(sources.isSubset(of: ["/usr", "/etc", layout.workspace, layout.etc + "/passwd", layout.etc + "/group", layout.etc + "/shadow"]))
+    #expect(spec.mounts.first { $0.destination == "/tmp" }?.options.contains("size=\(256 << 20)") == true)
+    #expect(spec.linux.resources.memory?.limit == 64 << 20 && spec.linux.resources.pids?.limit == 50)
+    #expect(spec.linux.resources.cpu?.quota == 50_000 && spec.linux.resources.cpu?.period == 100_000)
+    #expect(spec.linux.cgroupsPath == "/agentcube/s-1")
+    #expect(spec.process.rlimits.contains(.init(type: "RLIMIT_NOFILE", hard: 4096, soft: 4096)))
+    #expect(spec.process.cwd == "/workspace" && spec.process.env == ["A=1"])
+  }
+
+  @Test("the containers-common profile converts for x86_64 and the granted capabilities; no new user namespaces")
+  func seccomp() throws {
+    let profile = try SeccompProfile.load(capabilities: RuntimeSpec.defaultCapabilities, architecture: "x86_64")
+    #expect(profile.defaultAction == "SCMP_ACT_ERRNO")
+    #expect(profile.architectures.first == "SCMP_ARCH_X86_64")
+    func rules(_ name: String) -> [RuntimeSpec.Syscall] { profile.syscalls.filter { $0.names.contains(name) } }
+    #expect(rules("read").contains { $0.action == "SCMP_ACT_ALLOW" && $0.args == nil || $0.args?.isEmpty == true })
+    // Only with CAP_SYS_CHROOT, which sandboxes have (sshd's privilege separation chroots).
+    #expect(rules("chroot").map(\.action) == ["SCMP_ACT_ALLOW"])
+    // Needs CAP_SYS_ADMIN, which they do not have: only the EPERM rule is kept.
+    #expect(rules("bpf").map(\.action) == ["SCMP_ACT_ERRNO"])
+    #expect(rules("arch_prctl").map(\.action) == ["SCMP_ACT_ALLOW"], "an amd64 rule")
+    #expect(rules("s390_runtime_instr").isEmpty, "an s390 rule")
+    let unshare = rules("unshare")
+    #expect(unshare.count == 2)
+    #expect(unshare.contains { $0.action == "SCMP_ACT_ERRNO" && $0.errnoRet == UInt32(EPERM) && $0.args?.first?.value == 0x1000_0000 && $0.args?.first?.valueTwo == 0x1000_0000 })
+    #expect(rules("clone3").map(\.action) == ["SCMP_ACT_ERRNO"])
+    #expect(!profile.syscalls.contains { $0.action == "SCMP_ACT_ALLOW" && ($0.args ?? []).isEmpty && $0.names.contains("clone") })
+  }
+
+  @Test("a state directory under a directory others may write (without the sticky bit) is refused")
+  func unsafeStateDirectory() throws {
+    let context = try TestContext()
+    defer { context.remove() }
+    let open = context.directory + "/open"
+    try FileSystem.makeDirectory(open, mode: 0o777)
+    #expect(SecurePath.problemWithAncestors(of: open + "/state")?.contains("writable by other users") == true)
+    let sticky = context.directory + "/sticky"
+    try FileSystem.makeDirectory(sticky, mode: 0o1777)
+    #expect(SecurePath.problemWithAncestors(of: sticky + "/state") == nil)
+    let owned = context.directory + "/owned"
+    try FileSystem.makeDirectory(owned, mode: 0o755)
+    chown(owned, 4242, 4242)
+    #expect(SecurePath.problemWithAncestors(of: owned + "/state")?.contains("belongs to uid 4242") == true)
+    symlink(open, context.directory + "/link")
+    #expect(SecurePath.problemWithAncestors(of: context.directory + "/link/state")?.contains("writable") == true)
+    // A planted link where a private directory must be is refused, not followed.
+    #expect(throws: LocalBackendError.self) { try SecurePath.ensurePrivateDirectory(context.directory + "/link", mode: 0o700) }
   }
 }

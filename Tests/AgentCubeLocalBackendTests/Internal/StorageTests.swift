@@ -12,8 +12,8 @@ struct StorageTests {
     defer { context.remove() }
     let store = try SessionStore(directory: context.directory + "/sessions")
     let record = SessionRecord(
-      session: Session(id: "abc-1", status: .running, address: "127.1.1.1"),
-      process: ProcessIdentity(pid: 5, startTime: 6), isolated: true)
+      session: Session(id: "abc-1", status: .running, sshHostPublicKey: "ssh-ed25519 AAAA"),
+      process: ProcessIdentity(pid: 5, startTime: 6), idRange: 3, workspaceImage: true)
     try store.save(record)
     try FileSystem.write(Array("{not json".utf8), to: store.directory + "/bad-1.json", mode: 0o600)
     try FileSystem.write(Array("x".utf8), to: store.directory + "/.abc-2.json.tmp", mode: 0o600)
@@ -44,6 +44,31 @@ struct StorageTests {
     #expect(!FileSystem.exists(tree))
     #expect(FileSystem.read(outside + "/file") == Array("keep".utf8))
     try FileSystem.removeTree(tree)  // a missing tree is fine
+  }
+
+  @Test("removeTree removes a tree deeper than PATH_MAX with a bounded number of descriptors")
+  func removeDeepTree() throws {
+    let context = try TestContext()
+    defer { context.remove() }
+    let tree = context.directory + "/deep"
+    try FileSystem.makeDirectory(tree, mode: 0o755)
+    // 20,500 levels, each with a file and a locked-down mode somewhere: made with *at calls, as no
+    // path reaches the bottom.
+    var fd = open(tree, O_RDONLY | O_DIRECTORY)
+    for level in 0..<20_500 {
+      #expect(mkdirat(fd, "d", 0o755) == 0)
+      let file = openat(fd, "f\(level % 7)", O_CREAT | O_WRONLY, 0o600)
+      close(file)
+      let next = openat(fd, "d", O_RDONLY | O_DIRECTORY)
+      if level % 1000 == 999 { fchmod(next, 0) }
+      close(fd)
+      fd = next
+    }
+    close(fd)
+    let before = FileSystem.list("/proc/self/fd")?.count ?? 0
+    try FileSystem.removeTree(tree)
+    #expect(!FileSystem.exists(tree))
+    #expect((FileSystem.list("/proc/self/fd")?.count ?? 0) <= before, "no descriptor left open")
   }
 
   @Test("the output tail is the end of the last lines, with secrets left out")
