@@ -46,9 +46,8 @@ extension LocalBackend {
     /// The containers-common seccomp profile (Docker format). Default `/usr/share/containers/seccomp.json`.
     public var seccompProfilePath: String
 
-    /// Formatted workspace images kept ready per size, so that creating a session does not wait
-    /// for mkfs. Default 2; 0 formats on demand.
-    public var spareWorkspaces: Int
+    /// The time of day for TTLs, idle timeouts and activity. Default ``WallClock/system``.
+    public var clock: WallClock = .system
 
     /// Creates a configuration; see each property for its default.
     public init(
@@ -62,8 +61,7 @@ extension LocalBackend {
       idRangeBase: UInt32 = 1_000_000_000,
       idRangeCount: Int = 1024,
       idLockDirectory: String = "/run/agentcube/id-ranges",
-      seccompProfilePath: String = "/usr/share/containers/seccomp.json",
-      spareWorkspaces: Int = 2
+      seccompProfilePath: String = "/usr/share/containers/seccomp.json"
     ) {
       self.stateDirectory = stateDirectory
       self.images = images
@@ -76,7 +74,6 @@ extension LocalBackend {
       self.idRangeCount = idRangeCount
       self.idLockDirectory = idLockDirectory
       self.seccompProfilePath = seccompProfilePath
-      self.spareWorkspaces = spareWorkspaces
     }
 
     /// The defaults, with state in `stateDirectory`.

@@ -33,9 +33,9 @@ extension LocalBackend {
     let session = Session(
       id: spec.id, name: spec.name, namespace: spec.namespace, creator: spec.creator, image: spec.image,
       status: .pending, createdAtMs: spec.createdAtMs, expiresAtMs: spec.expiresAtMs,
-      lastActivityAtMs: wallClockMilliseconds(), ttlSeconds: spec.ttlSeconds,
+      lastActivityAtMs: configuration.clock.now(), ttlSeconds: spec.ttlSeconds,
       idleTimeoutSeconds: spec.idleTimeoutSeconds, metadata: spec.metadata,
-      sshUser: image.kind == .openSSH ? configuration.sshUser : "", sshPort: UInt32(image.port), address: "")
+      sshUser: configuration.sshUser, sshPort: UInt32(image.port), address: "")
     entries[spec.id] = Entry(
       record: SessionRecord(
         session: session, process: nil, idRange: claim.index, workspaceImage: isolation.workspaceVolumes != nil),
@@ -52,7 +52,7 @@ extension LocalBackend {
       guard entries[spec.id]?.phase == .starting else { throw CancellationError() }
       entries[spec.id]?.phase = .running
       entries[spec.id]?.record.session.status = .running
-      entries[spec.id]?.record.session.lastActivityAtMs = wallClockMilliseconds()
+      entries[spec.id]?.record.session.lastActivityAtMs = configuration.clock.now()
       let record = entries[spec.id]!.record  // present: checked just above, no await since
       try store.save(record)
       entries[spec.id]?.persistedActivityAtMs = record.session.lastActivityAtMs
@@ -131,8 +131,8 @@ extension LocalBackend {
   private func makeWorkspace(_ layout: SandboxLayout, bytes: Int64, owner: UInt32) async throws {
     try FileSystem.makeDirectory(layout.workspace, mode: 0o755)
     if let volumes = isolation.workspaceVolumes {
-      try await volumes.makeImage(at: layout.workspaceImage, bytes: bytes)
-      startRefill(volumes, bytes: bytes)
+      try await makeTemplate(volumes, bytes: bytes)
+      try volumes.makeImage(at: layout.workspaceImage, bytes: bytes)
       try volumes.mount(image: layout.workspaceImage, at: layout.workspace, owner: (owner, owner))
     } else {
       guard chown(layout.workspace, owner, owner) == 0 else {
@@ -141,16 +141,18 @@ extension LocalBackend {
     }
   }
 
-  /// Formats spare workspace images of `bytes` in the background, one refill per size at a time.
-  func startRefill(_ volumes: WorkspaceVolumes, bytes: Int64) {
-    guard configuration.spareWorkspaces > 0, !isShutDown, refilling.insert(bytes).inserted else { return }
-    Task {
-      await volumes.refill(bytes: bytes)
-      self.refillFinished(bytes)
+  /// Makes the workspace template of `bytes` once; concurrent creates wait for the same mkfs.
+  private func makeTemplate(_ volumes: WorkspaceVolumes, bytes: Int64) async throws {
+    if let making = templates[bytes] { return try await making.value }
+    let making = Task { try await volumes.makeTemplate(bytes: bytes) }
+    templates[bytes] = making
+    do {
+      try await making.value
+    } catch {
+      templates[bytes] = nil  // the next create tries again
+      throw error
     }
   }
-
-  private func refillFinished(_ bytes: Int64) { refilling.remove(bytes) }
 
   private func sandboxEnvironment(_ spec: SessionSpec, image: LocalImage) -> [String: String] {
     var environment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"]

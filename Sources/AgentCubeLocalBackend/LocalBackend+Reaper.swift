@@ -32,7 +32,7 @@ extension LocalBackend {
 
   /// One pass of the reaper.
   func reapOnce() async {
-    let now = wallClockMilliseconds()
+    let now = configuration.clock.now()
     var victims: [(id: String, reason: String)] = []
     for (id, entry) in entries where entry.phase == .running {
       if let reason = endReason(entry, now: now) {

@@ -10,7 +10,7 @@ extension LocalBackend {
     for problem in problems {
       logger.error("unreadable session record set aside", metadata: ["file": "\(problem)"])
     }
-    let now = wallClockMilliseconds()
+    let now = configuration.clock.now()
     var victims: [(id: String, reason: String)] = []
     let scratch = configuration.stateDirectory + "/restore.log"
     for record in records {

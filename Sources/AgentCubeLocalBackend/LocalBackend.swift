@@ -37,8 +37,8 @@ public actor LocalBackend: SessionBackend {
   /// Why the OpenSSH image cannot start here, or `nil`.
   let openSSHUnavailable: String?
   var entries: [String: Entry] = [:]
-  /// Workspace sizes whose spares are being formatted.
-  var refilling: Set<Int64> = []
+  /// Workspace templates by size: made (or being made) once, copied for each sandbox.
+  var templates: [Int64: Task<Void, any Error>] = [:]
   /// Held until shutdown: one server per state directory.
   var stateLock: FileLock?
   var isShutDown = false
@@ -107,7 +107,7 @@ public actor LocalBackend: SessionBackend {
       throw LocalBackendError("the state directory \(configuration.stateDirectory) is in use by another server")
     }
     self.stateLock = stateLock
-    for (directory, mode) in [("sandboxes", 0o711), ("runc", 0o700), ("spares", 0o700)] {
+    for (directory, mode) in [("sandboxes", 0o711), ("runc", 0o700), ("templates", 0o700)] {
       try SecurePath.ensurePrivateDirectory(configuration.stateDirectory + "/" + directory, mode: mode_t(mode))
     }
     self.store = try SessionStore(directory: configuration.stateDirectory + "/sessions")
@@ -133,10 +133,6 @@ public actor LocalBackend: SessionBackend {
       logger.warning("OpenSSH images cannot start", metadata: ["reason": "\(unavailable)"])
     }
     await restore()
-    if let volumes = isolation.workspaceVolumes, configuration.spareWorkspaces > 0 {
-      let sizes = Set(configuration.images.values.map(\.limits.workspaceBytes))
-      for size in sizes.sorted() { startRefill(volumes, bytes: size) }
-    }
     logger.info(
       "local backend started",
       metadata: [
@@ -204,7 +200,7 @@ public actor LocalBackend: SessionBackend {
   /// Notes activity on the session now; written to disk at most every ``Configuration/activityPersistInterval``.
   public func recordActivity(id: String) async {
     guard var entry = entries[id], entry.phase == .running else { return }
-    let now = wallClockMilliseconds()
+    let now = configuration.clock.now()
     entry.record.session.lastActivityAtMs = max(entry.session.lastActivityAtMs, now)
     entries[id] = entry
     if now - entry.persistedActivityAtMs >= configuration.activityPersistInterval.milliseconds {
@@ -212,12 +208,13 @@ public actor LocalBackend: SessionBackend {
     }
   }
 
-  func isExpired(_ session: Session, now: Int64 = wallClockMilliseconds()) -> Bool {
-    now >= session.expiresAtMs
+  func isExpired(_ session: Session, now: Int64? = nil) -> Bool {
+    (now ?? configuration.clock.now()) >= session.expiresAtMs
   }
 
-  func isIdle(_ session: Session, now: Int64 = wallClockMilliseconds()) -> Bool {
-    session.idleTimeoutSeconds > 0 && now - session.lastActivityAtMs >= Int64(session.idleTimeoutSeconds) * 1000
+  func isIdle(_ session: Session, now: Int64? = nil) -> Bool {
+    session.idleTimeoutSeconds > 0
+      && (now ?? configuration.clock.now()) - session.lastActivityAtMs >= Int64(session.idleTimeoutSeconds) * 1000
   }
 
   /// Writes a session's record; a failure is logged (the record on disk stays the previous one).

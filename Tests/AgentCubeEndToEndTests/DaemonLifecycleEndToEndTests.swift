@@ -19,7 +19,9 @@ struct DaemonLifecycleEndToEndTests {
       #expect(try mode(of: fixture.tokenFile) == 0o600)
       let tokensCSV = fixture.stateDirectory + "/tokens.csv"
       #expect(try mode(of: tokensCSV) == 0o600)
-      #expect(try mode(of: fixture.stateDirectory) == 0o700)
+      // Searchable by others (a sandbox's root is another host uid), not listable or writable.
+      #expect(try mode(of: fixture.stateDirectory) == 0o711)
+      #expect(try mode(of: fixture.stateDirectory + "/sessions") == 0o700)
       let csv = String(decoding: FileManager.default.contents(atPath: tokensCSV) ?? Data(), as: UTF8.self)
       #expect(csv.contains("\(token),\(EndToEnd.developer),"))
       // The log names the files, never the token.
@@ -53,19 +55,19 @@ struct DaemonLifecycleEndToEndTests {
       #expect(took < .seconds(options.drainGraceSeconds), "took \(took)")
       #expect(!FileManager.default.fileExists(atPath: fixture.socketPath), "socket file left behind")
       // Without a server the sandbox keeps serving.
-      #expect(
-        TCPProbe.exchange(address: created.address, port: DaemonFixture.echoPort, message: "alone\n") == "alone\n")
+      #expect(fixture.recordedSandboxIsRunning(created.id))
 
       let second = try await fixture.startDaemon()
       let got = try await fixture.cli(["session", "get", created.id, "--json"]).succeeded(as: CLISession.self)
       #expect(got == created, "the same session, re-adopted")
       #expect(second.stderr.contains("session re-adopted"), "\(second.stderr)")
-      #expect(TCPProbe.exchange(address: created.address, port: DaemonFixture.echoPort, message: "back\n") == "back\n")
+      let back = await fixture.tunnelExchange(sessionID: created.id, port: UInt32(DaemonFixture.echoPort), message: "back\n")
+      #expect(back == "back\n")
 
       // The new daemon owns it: delete ends the sandbox.
       let delete = try await fixture.cli(["session", "delete", created.id])
       #expect(delete.exitCode == 0, "\(delete)")
-      #expect(!TCPProbe.accepts(address: created.address, port: DaemonFixture.echoPort))
+      #expect(!fixture.recordedSandboxIsRunning(created.id))
     }
   }
 
@@ -96,8 +98,7 @@ struct DaemonLifecycleEndToEndTests {
       let sandbox = "\(fixture.stateDirectory)/sandboxes/\(created.id)"
       let record = "\(fixture.stateDirectory)/sessions/\(created.id).json"
       try await eventually(.seconds(10), every: .milliseconds(100), "the reaper to end the sandbox") {
-        !TCPProbe.accepts(address: created.address, port: DaemonFixture.echoPort)
-          && !FileManager.default.fileExists(atPath: sandbox) && !FileManager.default.fileExists(atPath: record)
+        !fixture.recordedSandboxIsRunning(created.id) && !FileManager.default.fileExists(atPath: sandbox) && !FileManager.default.fileExists(atPath: record)
       }
       let list = try await fixture.cli(["session", "list", "--json"]).succeeded(as: CLISessionList.self)
       #expect(list.sessions.isEmpty)
@@ -115,7 +116,8 @@ struct DaemonLifecycleEndToEndTests {
       _ = try await fixture.startDaemon()
       let got = try await fixture.cli(["session", "get", created.id, "--json"]).succeeded(as: CLISession.self)
       #expect(got == created)
-      #expect(TCPProbe.exchange(address: created.address, port: DaemonFixture.echoPort, message: "ok\n") == "ok\n")
+      let ok = await fixture.tunnelExchange(sessionID: created.id, port: UInt32(DaemonFixture.echoPort), message: "ok\n")
+      #expect(ok == "ok\n")
     }
   }
 
@@ -176,11 +178,12 @@ struct DaemonLifecycleEndToEndTests {
   func gracefulStop(signal: Int32) async throws {
     try await withDaemon { fixture, daemon in
       #expect(FileManager.default.fileExists(atPath: fixture.socketPath))
+      let sentAt = Date()
       let signalled = ContinuousClock.now
       let stopped = try await daemon.stop(signal: signal, timeout: .seconds(15))
       let took = ContinuousClock.now - signalled
       #expect(stopped.termination == .exited(0), "\(stopped)")
-      #expect(took < .seconds(3), "took \(took)")
+      #expect(took < .seconds(3), "took \(took) from \(sentAt) to \(Date()): \(stopped.stderr.split(separator: "\n").suffix(8).joined(separator: "\n"))")
       #expect(!FileManager.default.fileExists(atPath: fixture.socketPath), "socket file left behind")
       let health = try await fixture.cli(["health"], token: .none)
       #expect(health.exitCode == 24, "\(health)")

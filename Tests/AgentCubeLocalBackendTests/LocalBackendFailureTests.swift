@@ -47,7 +47,8 @@ struct LocalBackendFailureTests {
         try await backend.createSession(spec, caller: try caller(), deadline: .now + .milliseconds(500))
       }
       #expect(error?.code == .deadlineExceeded)
-      #expect(ContinuousClock.now - started < .seconds(5))
+      // Well before the image's 60 s and the 15 s start timeout, even on a loaded machine.
+      #expect(ContinuousClock.now - started < .seconds(14))
       #expect(await eventually { FileSystem.list(context.stateDirectory + "/sandboxes") == [] })
       #expect(FileSystem.list(context.stateDirectory + "/sessions") == [])
       // No sleep of that session is left anywhere.

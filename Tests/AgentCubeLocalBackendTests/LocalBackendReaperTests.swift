@@ -1,24 +1,27 @@
 import AgentCubeCore
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 
 @testable import AgentCubeLocalBackend
 
 @Suite("Local backend: reaper and restart")
 struct LocalBackendReaperTests {
-  @Test("a session past its TTL is ended by the reaper")
+  @Test("a session past its TTL is ended by the reaper, at the clock's time and not before")
   func ttl() async throws {
-    try await withBackend { backend, context in
-      // A 60 s TTL that began 55 s ago: 5 s left, more than a create takes on a loaded machine.
-      let spec = makeSpec(image: "hello", ttlSeconds: 60, createdAtMs: wallClockMilliseconds() - 55_000)
+    let clock = ManualClock()
+    try await withBackend(configure: { $0.clock = clock.wallClock }) { backend, context in
+      let spec = makeSpec(image: "hello", ttlSeconds: 60, createdAtMs: clock.now)
       _ = try await backend.createSession(spec, caller: try caller(), deadline: soon())
       let process = try #require(await backend.processForTesting(spec.id))
-      let reaper = Task { try await backend.run() }
-      defer { reaper.cancel() }
+      clock.advance(by: 59_999)
+      await backend.reapOnce()
       #expect(try await backend.session(id: spec.id) != nil)
-      #expect(await eventually { await backend.processForTesting(spec.id) == nil })
-      #expect(wallClockMilliseconds() >= spec.expiresAtMs)
+      clock.advance(by: 1)
+      #expect(try await backend.session(id: spec.id) == nil, "expired sessions are not served")
+      await backend.reapOnce()
+      #expect(await backend.processForTesting(spec.id) == nil)
       #expect(!process.isAlive)
       #expect(await eventually { !FileSystem.exists(SandboxLayout(stateDirectory: context.stateDirectory, id: spec.id).root) })
       #expect(FileSystem.list(context.stateDirectory + "/sessions") == [])
@@ -27,23 +30,23 @@ struct LocalBackendReaperTests {
 
   @Test("a session without activity for its idle timeout is ended; activity keeps it")
   func idle() async throws {
-    try await withBackend { backend, _ in
-      // 2 s of idle timeout against activity every 100 ms: a loaded machine may stall a sleep, not 1.9 s.
-      let spec = makeSpec(image: "hello", idleTimeoutSeconds: 2)
+    let clock = ManualClock()
+    try await withBackend(configure: { $0.clock = clock.wallClock }) { backend, _ in
+      let spec = makeSpec(image: "hello", idleTimeoutSeconds: 2, createdAtMs: clock.now)
       _ = try await backend.createSession(spec, caller: try caller(), deadline: soon())
       let process = try #require(await backend.processForTesting(spec.id))
-      let reaper = Task { try await backend.run() }
-      defer { reaper.cancel() }
-      // Active for 3 s, longer than the idle timeout: still there.
-      let activeUntil = ContinuousClock.now + .seconds(3)
-      while ContinuousClock.now < activeUntil {
+      for _ in 0..<3 {  // active every 1.5 s, for longer than the idle timeout: kept
+        clock.advance(by: 1500)
         await backend.recordActivity(id: spec.id)
-        try await Task.sleep(for: .milliseconds(100))
+        await backend.reapOnce()
+        #expect(try await backend.session(id: spec.id) != nil)
       }
+      clock.advance(by: 1999)
+      await backend.reapOnce()
       #expect(try await backend.session(id: spec.id) != nil)
-      let lastActive = ContinuousClock.now
-      #expect(await eventually { await backend.processForTesting(spec.id) == nil })
-      #expect(ContinuousClock.now - lastActive >= .milliseconds(1500))
+      clock.advance(by: 1)
+      await backend.reapOnce()
+      #expect(try await backend.session(id: spec.id) == nil)
       #expect(!process.isAlive)
     }
   }
@@ -119,4 +122,15 @@ struct LocalBackendReaperTests {
     #expect(!processes[live.id]!.isAlive)
     await second.terminateAllForTesting()
   }
+}
+
+/// A wall clock that moves only when told.
+final class ManualClock: Sendable {
+  private let milliseconds = Mutex<Int64>(1_800_000_000_000)
+
+  var now: Int64 { milliseconds.withLock { $0 } }
+
+  func advance(by delta: Int64) { milliseconds.withLock { $0 += delta } }
+
+  var wallClock: WallClock { WallClock { [self] in self.now } }
 }

@@ -21,7 +21,7 @@ import Testing
       _ = try await alice.getSession(.init(sessionID: session.id))
       let connections = server.server.connectionCount
       let echoed = try await alice.withTunnel(sessionID: session.id) { tunnel in
-        #expect(tunnel.target == "\(session.address):7000")
+        #expect(tunnel.target == "\(session.name):7000")
         try await tunnel.outbound.write(ByteBuffer(string: "hello through the tunnel\n"))
         tunnel.outbound.finish()  // cat sees end of input, answers, then closes its side.
         var received = ByteBuffer()
@@ -74,7 +74,7 @@ import Testing
         try await alice.withTunnel(sessionID: session.id, port: 7001) { _ in }
       }
       #expect(closedPort?.code == .unavailable)
-      #expect(closedPort?.message.contains("\(session.address):7001") == true)
+      #expect(closedPort?.message.contains("port 7001 of session \(session.id)") == true)
       let badPort = await #expect(throws: RPCError.self) {
         try await alice.withTunnel(sessionID: session.id, port: 70000) { _ in }
       }

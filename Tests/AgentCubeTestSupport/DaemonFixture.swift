@@ -1,4 +1,6 @@
+import AgentCube
 import Foundation
+import NIOCore
 import Glibc
 import Synchronization
 
@@ -222,8 +224,58 @@ public final class DaemonFixture: Sendable {
     }
   }
 
-  /// SIGKILL to the process group of every sandbox still recorded in `<state>/sessions`: what
-  /// a daemon leaves running when it stops.
+  /// Whether runc still runs the sandbox of session `id` (`runc state` in the state directory).
+  public func recordedSandboxIsRunning(_ id: String) -> Bool {
+    let runc = Process()
+    runc.executableURL = URL(fileURLWithPath: "/usr/sbin/runc")
+    runc.arguments = ["--root", stateDirectory + "/runc", "state", id]
+    let output = Pipe()
+    runc.standardOutput = output
+    runc.standardError = FileHandle.nullDevice
+    guard (try? runc.run()) != nil else { return false }
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    runc.waitUntilExit()
+    return runc.terminationStatus == 0 && String(decoding: data, as: UTF8.self).contains("\"status\": \"running\"")
+  }
+
+  /// The first line of `/proc/<init>/uid_map` of every sandbox recorded in the state directory,
+  /// spaces squeezed: `0 <first host uid> <count>`.
+  public func recordedSandboxUIDMaps() -> [String] {
+    let records = stateDirectory + "/sessions"
+    var maps: [String] = []
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: records)) ?? [] where name.hasSuffix(".json") {
+      guard let data = FileManager.default.contents(atPath: records + "/" + name),
+        let record = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        let process = record["process"] as? [String: Any], let pid = (process["pid"] as? NSNumber)?.int32Value,
+        let map = try? String(contentsOfFile: "/proc/\(pid)/uid_map", encoding: .utf8)
+      else { continue }
+      let first = map.split(separator: "\n").first ?? ""
+      maps.append(first.split(separator: " ").joined(separator: " "))
+    }
+    return maps
+  }
+
+  /// Sends `message` through an OpenTunnel to `port` of the session (the SDK, with the developer
+  /// token), half-closes, and returns what comes back until the sandbox side closes; `nil` when
+  /// the tunnel cannot be opened or does not end within `timeout`.
+  public func tunnelExchange(
+    sessionID: String, port: UInt32, message: String, timeout: Duration = .seconds(10)
+  ) async -> String? {
+    let client = AgentCubeClient(target: .unixSocket(path: socketPath), token: .file(tokenFile))
+    defer { Task { await client.close() } }
+    return try? await client.sessions.withTunnel(sessionID: sessionID, port: port) { tunnel in
+      try await tunnel.outbound.write(ByteBuffer(string: message))
+      tunnel.outbound.finish()
+      return try await withTimeout(timeout, "the tunnel's end") {
+        var received = ""
+        for try await chunk in tunnel.inbound { received += String(buffer: chunk) }
+        return received
+      }
+    }
+  }
+
+  /// Kills every sandbox still recorded in `<state>/sessions` (its init: the pid namespace ends
+  /// with it) and has runc remove it: what a daemon leaves running when it stops.
   private func killRecordedSandboxes() {
     let records = stateDirectory + "/sessions"
     for name in (try? FileManager.default.contentsOfDirectory(atPath: records)) ?? [] where name.hasSuffix(".json") {
@@ -233,8 +285,13 @@ public final class DaemonFixture: Sendable {
         let startTime = (process["startTime"] as? NSNumber)?.uint64Value, pid > 1,
         Self.startTime(of: pid) == startTime
       else { continue }
-      // The sandbox leads its own process group (setsid); the group id is its pid.
-      kill(-pid, SIGKILL)
+      kill(pid, SIGKILL)
+      let runc = Process()
+      runc.executableURL = URL(fileURLWithPath: "/usr/sbin/runc")
+      runc.arguments = ["--root", stateDirectory + "/runc", "delete", "--force", String(name.dropLast(5))]
+      runc.standardOutput = FileHandle.nullDevice
+      runc.standardError = FileHandle.nullDevice
+      if (try? runc.run()) != nil { runc.waitUntilExit() }
     }
   }
 

@@ -76,8 +76,7 @@ struct Isolation: Sendable {
       parts.append("NO workspace quota (\(reason))")
       logger.warning("workspaces have no size limit", metadata: ["reason": "\(reason)"])
     } else {
-      volumes = WorkspaceVolumes(
-        sparesDirectory: configuration.stateDirectory + "/spares", mkfs: mkfs!, sparesPerSize: configuration.spareWorkspaces)
+      volumes = WorkspaceVolumes(templatesDirectory: configuration.stateDirectory + "/templates", mkfs: mkfs!)
       parts.append("workspace quota (an ext4 image per sandbox)")
     }
     return Isolation(

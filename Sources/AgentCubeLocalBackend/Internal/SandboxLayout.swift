@@ -4,7 +4,7 @@
 /// <state>/                      0711: the sandbox's root (an unprivileged host uid) must reach its bundle
 ///   sessions/<id>.json          0700: the session record (SessionStore)
 ///   runc/                       0700: runc's own state (`runc --root`)
-///   spares/                     0700: formatted workspace images waiting for a sandbox
+///   templates/                  0700: a formatted workspace image per size, copied for each sandbox
 ///   sandboxes/                  0711
 ///     <id>/                     0710, group: the sandbox's root group. The OCI bundle:
 ///       config.json             0600: the runtime spec

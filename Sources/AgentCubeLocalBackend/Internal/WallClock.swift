@@ -6,3 +6,16 @@ func wallClockMilliseconds() -> Int64 {
   clock_gettime(CLOCK_REALTIME, &now)
   return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
 }
+
+/// Where the backend reads the time of day for TTLs, idle timeouts and activity: the system's
+/// clock, or one a test sets.
+public struct WallClock: Sendable {
+  /// Unix time in milliseconds.
+  public var now: @Sendable () -> Int64
+
+  /// A clock that reads `now`.
+  public init(now: @escaping @Sendable () -> Int64) { self.now = now }
+
+  /// The system's real-time clock.
+  public static let system = WallClock(now: wallClockMilliseconds)
+}

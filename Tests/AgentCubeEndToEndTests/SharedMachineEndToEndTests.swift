@@ -2,19 +2,17 @@ import AgentCubeTestSupport
 import Foundation
 import Testing
 
-/// Two servers on one address pool, as two `agentcubed` on one machine with the default
-/// `--address-pool` are.
+/// Two servers on one machine, as two `agentcubed` with different state directories are.
 @Suite(
-  "Two agentcubed on one address pool",
+  "Two agentcubed on one machine",
   .enabled(if: EndToEnd.hasSocat, "the test image runs /usr/bin/socat"),
+  .enabled(if: geteuid() == 0, "sandboxes need root"),
   .timeLimit(.minutes(3))
 )
-struct SharedAddressPoolEndToEndTests {
-  @Test("concurrent creates on two servers sharing a pool all succeed on distinct addresses")
+struct SharedMachineEndToEndTests {
+  @Test("concurrent creates on two servers all succeed, each sandbox with a host id range no other has")
   func concurrentCreates() async throws {
-    var options = DaemonFixture.Options()
-    options.addressPool = DaemonFixture.uniqueAddressPool()
-    let fixtures = try [DaemonFixture(options: options), DaemonFixture(options: options)]
+    let fixtures = try [DaemonFixture(), DaemonFixture()]
     defer {
       for fixture in fixtures { fixture.remove() }
     }
@@ -31,12 +29,14 @@ struct SharedAddressPoolEndToEndTests {
         }
         return try await group.reduce(into: []) { $0.append($1) }
       }
-      // Each address is claimed with a lock file shared by every server on the machine, so the
-      // two servers never hand out the same address.
       let failed = results.filter { $0.exitCode != 0 }
       #expect(failed.isEmpty, "\(failed.map(\.description).joined(separator: "\n"))")
-      let sessions = results.compactMap { try? $0.decode(CLISession.self) }
-      #expect(Set(sessions.map(\.address)).count == sessions.count, "duplicate addresses: \(sessions.map(\.address))")
+      // Each range is claimed with a lock file every server on the machine shares: the kernel's
+      // own view of each sandbox (its init's uid_map) shows distinct host ids.
+      let maps = fixtures.flatMap { $0.recordedSandboxUIDMaps() }
+      #expect(maps.count == fixtures.count * perServer, "\(maps)")
+      #expect(Set(maps).count == maps.count, "two sandboxes share host ids: \(maps)")
+      #expect(maps.allSatisfy { $0.hasPrefix("0 ") && $0.hasSuffix(" 65536") && !$0.hasPrefix("0 0 ") }, "\(maps)")
     } catch {
       for fixture in fixtures { _ = await fixture.stopAll() }
       throw error
