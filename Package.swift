@@ -152,6 +152,7 @@ let package = Package(
         "AgentCube",
         "AgentCubeServer",
         "AgentCubeLocalBackend",
+        "CAgentCubeProcess",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
       ],

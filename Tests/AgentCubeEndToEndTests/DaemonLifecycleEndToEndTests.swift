@@ -50,7 +50,8 @@ struct DaemonLifecycleEndToEndTests {
 
       let signalled = ContinuousClock.now
       let stopped = try await first.stop(signal: SIGTERM, timeout: .seconds(Int64(options.drainGraceSeconds) + 5))
-      let took = ContinuousClock.now - signalled
+      // When the daemon exited (seen by the thread waiting for it), not when this task ran again.
+      let took = (first.endedAt ?? .now) - signalled
       #expect(stopped.termination == .exited(0), "\(stopped)")
       #expect(took < .seconds(options.drainGraceSeconds), "took \(took)")
       #expect(!FileManager.default.fileExists(atPath: fixture.socketPath), "socket file left behind")
@@ -132,7 +133,8 @@ struct DaemonLifecycleEndToEndTests {
       }
       let signalled = ContinuousClock.now
       let stopped = try await first.stop(signal: SIGTERM, timeout: .seconds(30))
-      let took = ContinuousClock.now - signalled
+      // When the daemon exited (seen by the thread waiting for it), not when this task ran again.
+      let took = (first.endedAt ?? .now) - signalled
       #expect(stopped.termination == .exited(0), "\(stopped)")
       #expect(took < .seconds(fixture.options.drainGraceSeconds), "took \(took)")
 
@@ -178,12 +180,12 @@ struct DaemonLifecycleEndToEndTests {
   func gracefulStop(signal: Int32) async throws {
     try await withDaemon { fixture, daemon in
       #expect(FileManager.default.fileExists(atPath: fixture.socketPath))
-      let sentAt = Date()
       let signalled = ContinuousClock.now
       let stopped = try await daemon.stop(signal: signal, timeout: .seconds(15))
-      let took = ContinuousClock.now - signalled
+      // When the daemon exited (seen by the thread waiting for it), not when this task ran again.
+      let took = (daemon.endedAt ?? .now) - signalled
       #expect(stopped.termination == .exited(0), "\(stopped)")
-      #expect(took < .seconds(3), "took \(took) from \(sentAt) to \(Date()): \(stopped.stderr.split(separator: "\n").suffix(8).joined(separator: "\n"))")
+      #expect(took < .seconds(3), "took \(took)")
       #expect(!FileManager.default.fileExists(atPath: fixture.socketPath), "socket file left behind")
       let health = try await fixture.cli(["health"], token: .none)
       #expect(health.exitCode == 24, "\(health)")

@@ -232,7 +232,7 @@ public final class DaemonFixture: Sendable {
     let output = Pipe()
     runc.standardOutput = output
     runc.standardError = FileHandle.nullDevice
-    guard (try? runc.run()) != nil else { return false }
+    guard (try? spawnLock.withLock({ _ in try runc.run() })) != nil else { return false }
     let data = output.fileHandleForReading.readDataToEndOfFile()
     runc.waitUntilExit()
     return runc.terminationStatus == 0 && String(decoding: data, as: UTF8.self).contains("\"status\": \"running\"")
@@ -291,7 +291,7 @@ public final class DaemonFixture: Sendable {
       runc.arguments = ["--root", stateDirectory + "/runc", "delete", "--force", String(name.dropLast(5))]
       runc.standardOutput = FileHandle.nullDevice
       runc.standardError = FileHandle.nullDevice
-      if (try? runc.run()) != nil { runc.waitUntilExit() }
+      if (try? spawnLock.withLock({ _ in try runc.run() })) != nil { runc.waitUntilExit() }
     }
   }
 

@@ -1,3 +1,4 @@
+import CAgentCubeProcess
 import Foundation
 import Glibc
 import Synchronization
@@ -95,31 +96,52 @@ public final class TestProcess: Sendable {
     let command = ([executable] + arguments).map(Self.quoted).joined(separator: " ")
     let stdoutPath = outputPrefix + ".stdout"
     let stderrPath = outputPrefix + ".stderr"
-    let stdout = try Self.createOutputFile(stdoutPath)
-    defer { try? stdout.close() }
-    let stderr = try Self.createOutputFile(stderrPath)
-    defer { try? stderr.close() }
+    // Created (0600) and truncated here; the child opens them itself.
+    try Self.createOutputFile(stdoutPath).close()
+    try Self.createOutputFile(stderrPath).close()
 
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
     var inherited = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AGENTCUBE_") }
     inherited.merge(environment) { $1 }
-    process.environment = inherited
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = stdout
-    process.standardError = stderr
-    let monitor = Monitor()
-    process.terminationHandler = { process in
-      let termination: Termination =
-        process.terminationReason == .exit
-        ? .exited(process.terminationStatus) : .signaled(process.terminationStatus)
-      monitor.ended(termination)
+    // posix_spawn and a thread of our own blocked in waitpid, not Foundation's Process: Foundation
+    // notices every child's end on one thread, through a socket the child holds, and a child that
+    // closes its descriptors at start (OpenSSH's ssh does) makes that thread wait in waitpid until
+    // it exits, delaying every other process's end meanwhile.
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_APPEND, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_APPEND, 0)
+    CAgentCubeProcess_addCloseFrom(&actions, 3)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var defaults = sigset_t()
+    sigfillset(&defaults)
+    var mask = sigset_t()
+    sigemptyset(&mask)
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setsigmask(&attributes, &mask)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = inherited.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+      for pointer in argv + envp { free(pointer) }
     }
     let started = ContinuousClock.now
-    try process.run()
-    let pid = process.processIdentifier
-    monitor.keepAlive(process)
+    var pid: Int32 = 0
+    let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+    guard result == 0 else {
+      throw CocoaError(.executableLoad, userInfo: [NSFilePathErrorKey: executable, "errno": result])
+    }
+    let monitor = Monitor()
+    let waiter = Thread { [pid] in
+      var status: Int32 = 0
+      while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+      monitor.ended((status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f))
+    }
+    waiter.stackSize = 128 << 10
+    waiter.start()
     return TestProcess(
       command: command, pid: pid, stdoutPath: stdoutPath, stderrPath: stderrPath, started: started, monitor: monitor)
   }
@@ -138,6 +160,9 @@ public final class TestProcess: Sendable {
 
   /// Whether it still runs (has not been collected yet).
   public var isRunning: Bool { !monitor.hasEnded }
+
+  /// When the waiting thread saw it end, or `nil` while it runs.
+  public var endedAt: ContinuousClock.Instant? { monitor.endedAt }
 
   /// How it ended, or `nil` while it runs.
   public var termination: Termination? { monitor.termination }
@@ -193,11 +218,14 @@ public final class TestProcess: Sendable {
   }
 }
 
+/// Serializes the Foundation `Process` spawns left in test support (runc calls), which can leak
+/// Foundation's monitoring socket into a concurrently spawned child.
+let spawnLock = Mutex(())
+
 /// The state of one process: running (the `Process` kept alive until it ends) or ended, and the
 /// tasks waiting for its end.
 private final class Monitor: Sendable {
   private struct State {
-    var process: Process?
     var termination: Termination?
     var endedAt: ContinuousClock.Instant?
     var waiters: [Int: CheckedContinuation<Termination, any Error>] = [:]
@@ -211,17 +239,10 @@ private final class Monitor: Sendable {
   var termination: Termination? { state.withLock { $0.termination } }
   var endedAt: ContinuousClock.Instant? { state.withLock { $0.endedAt } }
 
-  func keepAlive(_ process: sending Process) {
-    state.withLock { state in
-      if state.termination == nil { state.process = process }
-    }
-  }
-
   func ended(_ termination: Termination) {
     let waiters = state.withLock { state in
       state.termination = termination
       state.endedAt = .now
-      state.process = nil
       defer { state.waiters = [:] }
       return Array(state.waiters.values)
     }
