@@ -7,7 +7,8 @@ packages=(
   libprotobuf-c-dev protobuf-c-compiler   # message codec and its generator (freshness check)
   libcurl4-openssl-dev libssl-dev         # Kubernetes REST shim, hashing
   openssh-server openssh-client openssh-sftp-server  # the default sandbox image and e2e tests
-  bubblewrap                              # sandbox isolation
+  runc golang-github-containers-common    # local sandboxes: the OCI runtime and its seccomp profile
+  e2fsprogs util-linux                    # workspace filesystems (mkfs.ext4); nsenter in tests
   socat                                   # benchmarks' relay baseline
 )
 

@@ -8,10 +8,10 @@ enum EndToEnd {
   /// The test image runs socat (scripts/install-deps.sh installs it).
   static let hasSocat = access("/usr/bin/socat", X_OK) == 0
 
-  /// The default image is sshd in bubblewrap, which needs root; the test uses the real OpenSSH client.
+  /// The default image is sshd in a runc sandbox, which needs root; the test uses the real OpenSSH client.
   static let canRunOpenSSH =
     geteuid() == 0
-    && ["/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/bin/bwrap"].allSatisfy { (path: String) in
+    && ["/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/sbin/runc"].allSatisfy { (path: String) in
       access(path, X_OK) == 0
     }
 

@@ -221,7 +221,7 @@ struct SSHTunnelEndToEndTests {
 }
 
 /// The OpenSSH client tools pointed at sessions through `agentcube tunnel`, with a fresh key.
-private struct OpenSSH {
+struct OpenSSH {
   let fixture: DaemonFixture
   let key: String
   let agentcubePath: String
@@ -252,11 +252,13 @@ private struct OpenSSH {
 
   var environment: [String: String] { ["AGENTCUBE_TOKEN_FILE": fixture.tokenFile] }
 
-  /// Creates a default-image session with the public key.
-  func createSession() async throws -> CLISession {
-    let create = try await fixture.cli(["session", "create", "--ssh-public-key-file", key + ".pub", "--json"])
+  /// Creates a session of `image` (an OpenSSH one) with the public key.
+  func createSession(image: String = "default") async throws -> CLISession {
+    let create = try await fixture.cli([
+      "session", "create", "--image", image, "--ssh-public-key-file", key + ".pub", "--json",
+    ])
     let session = try create.succeeded(as: CLISession.self)
-    try #require(session.status == "running" && session.image == "default", "\(create)")
+    try #require(session.status == "running" && session.image == image, "\(create)")
     return session
   }
 

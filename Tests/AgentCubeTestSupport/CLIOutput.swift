@@ -7,6 +7,8 @@ public struct CLISession: Decodable, Sendable, Equatable {
   public var creator: String
   public var image: String
   public var status: String
+  /// `status_message`: why the status is what it is (e.g. an out-of-memory kill).
+  public var statusMessage: String
   public var address: String
   public var sshUser: String
   public var sshPort: UInt16
@@ -18,6 +20,7 @@ public struct CLISession: Decodable, Sendable, Equatable {
 
   private enum CodingKeys: String, CodingKey {
     case id, name, creator, image, status, address
+    case statusMessage = "status_message"
     case sshUser = "ssh_user"
     case sshPort = "ssh_port"
     case sshHostPublicKey = "ssh_host_public_key"

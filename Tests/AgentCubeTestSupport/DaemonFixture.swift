@@ -52,6 +52,10 @@ public final class DaemonFixture: Sendable {
 
   /// An image `images.json` adds: socat echoing each connection (`cat`) on port ``echoPort``.
   public static let echoImage = "echo"
+  /// Another: the built-in OpenSSH image with small ``smallLimits``, for tests that hit them.
+  public static let smallImage = "small"
+  /// The limits of ``smallImage``: 96 MiB of memory, 64 processes, a 16 MiB workspace, 8 MiB tmpfs.
+  public static let smallLimits = (memory: 96 << 20, processes: 64, workspace: 16 << 20, tmpfs: 8 << 20)
   /// Another: the same after a delay of ``slowStartDelaySeconds``, so that a create stays in flight that long.
   public static let slowEchoImage = "slow-echo"
   /// How long ``slowEchoImage`` takes to serve.
@@ -89,6 +93,13 @@ public final class DaemonFixture: Sendable {
             "command": [\(socat.split(separator: " ").map { "\"\($0)\"" }.joined(separator: ", "))],
             "port": \(Self.echoPort),
             "readiness": "tcp"
+          },
+          "\(Self.smallImage)": {
+            "builtin": "openssh",
+            "limits": {
+              "memory_bytes": \(Self.smallLimits.memory), "processes": \(Self.smallLimits.processes),
+              "workspace_bytes": \(Self.smallLimits.workspace), "tmpfs_bytes": \(Self.smallLimits.tmpfs)
+            }
           },
           "\(Self.slowEchoImage)": {
             "command": ["/bin/sh", "-c", "sleep \(Self.slowStartDelaySeconds); exec \(socat)"],
