@@ -127,17 +127,18 @@ extension LocalBackend {
     return process
   }
 
-  /// The workspace: a mounted image of its own size when quotas work here, else a directory.
+  /// The sandbox's volume: a mounted image of its own size when quotas work here (else a plain
+  /// directory), holding the workspace (owned by the sandbox) and its output log (not visible inside).
   private func makeWorkspace(_ layout: SandboxLayout, bytes: Int64, owner: UInt32) async throws {
-    try FileSystem.makeDirectory(layout.workspace, mode: 0o755)
+    try FileSystem.makeDirectory(layout.volume, mode: 0o711)
     if let volumes = isolation.workspaceVolumes {
       try await makeTemplate(volumes, bytes: bytes)
       try volumes.makeImage(at: layout.workspaceImage, bytes: bytes)
-      try volumes.mount(image: layout.workspaceImage, at: layout.workspace, owner: (owner, owner))
-    } else {
-      guard chown(layout.workspace, owner, owner) == 0 else {
-        throw FileSystem.error("cannot hand the workspace to the sandbox:", layout.workspace)
-      }
+      try volumes.mount(image: layout.workspaceImage, at: layout.volume)
+    }
+    try FileSystem.makeDirectory(layout.workspace, mode: 0o755)
+    guard chown(layout.workspace, owner, owner) == 0 else {
+      throw FileSystem.error("cannot hand the workspace to the sandbox:", layout.workspace)
     }
   }
 

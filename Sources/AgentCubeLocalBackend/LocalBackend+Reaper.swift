@@ -128,7 +128,8 @@ extension LocalBackend {
     var killed = true
     if let runc = isolation.runc {
       do {
-        try await runc.delete(id: layout.id, output: layout.output)
+        // Its messages go beside runc's state: the sandbox's own log may be gone already.
+        try await runc.delete(id: layout.id, output: configuration.stateDirectory + "/runc/delete.log")
       } catch {
         logger.error("runc delete failed", metadata: ["error": "\(error)"])
         killed = false
@@ -145,7 +146,7 @@ extension LocalBackend {
       if process.isAlive { killed = false }
     }
     guard killed else { return false }
-    isolation.workspaceVolumes?.unmount(layout.workspace)
+    isolation.workspaceVolumes?.unmount(layout.volume)
     TreeRemover.removeInBackground(layout.root, logger: logger)
     return true
   }

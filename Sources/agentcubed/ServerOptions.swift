@@ -87,8 +87,10 @@ enum Defaults {
   /// The Unix socket both `agentcubed` and `agentcube` use by default.
   static let unixSocket = "/tmp/agentcube/agentcube.sock"
 
-  /// `$XDG_STATE_HOME/agentcube`, else `~/.local/state/agentcube`.
+  /// `/var/lib/agentcube` for root (whose home, 0700, a sandbox's root could not pass through to
+  /// its bundle), else `$XDG_STATE_HOME/agentcube`, else `~/.local/state/agentcube`.
   static var stateDirectory: String {
+    if geteuid() == 0 { return "/var/lib/agentcube" }
     if let xdg = env("XDG_STATE_HOME"), !xdg.isEmpty { return "\(xdg)/agentcube" }
     return "\(NSHomeDirectory())/.local/state/agentcube"
   }

@@ -72,7 +72,7 @@ struct LocalBackendLifecycleTests {
       let process = try #require(await backend.processForTesting(spec.id))
       let layout = SandboxLayout(stateDirectory: context.stateDirectory, id: spec.id)
       #expect(process.isAlive)
-      #expect(FileSystem.isDirectory(layout.workspace))
+      #expect(FileSystem.isDirectory(layout.workspace) && isMountPoint(layout.volume))
       let cgroup = "/sys/fs/cgroup/pids/agentcube/\(spec.id)"
       let hasCgroup = FileSystem.isDirectory(cgroup)
       #expect(FileSystem.exists(layout.recordsDirectory + "/\(spec.id).json"))
@@ -80,7 +80,7 @@ struct LocalBackendLifecycleTests {
       try await backend.deleteSession(id: spec.id, caller: try caller())
       #expect(!process.isAlive)
       if hasCgroup { #expect(!FileSystem.isDirectory(cgroup)) }
-      #expect(!isMountPoint(layout.workspace))
+      #expect(!isMountPoint(layout.volume))
       // The files go in the background.
       #expect(await eventually { !FileSystem.exists(layout.root) })
       #expect(!FileSystem.exists(layout.recordsDirectory + "/\(spec.id).json"))

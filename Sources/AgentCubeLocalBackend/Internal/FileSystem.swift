@@ -69,7 +69,7 @@ enum FileSystem {
 
   /// The last `count` bytes of a file (or fewer), or `nil` when it cannot be opened.
   static func readTail(_ path: String, count: Int) -> [UInt8]? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
     let size = lseek(fd, 0, SEEK_END)

@@ -11,9 +11,10 @@
 ///       rootfs/                 0755: mount points and the merged-usr links; read-only inside
 ///       etc/                    passwd, group, shadow shown over the host's
 ///       ssh/                    0700, the sandbox's root: sshd_config, host key, authorized_keys
-///       workspace.img           the workspace filesystem (with a quota)
-///       workspace/              its mount point, /workspace inside
-///       output.log              the sandbox's stdout and stderr
+///       workspace.img           the sandbox's filesystem (its quota)
+///       volume/                 0711: its mount point, so that everything below counts against the quota
+///         workspace/            the sandbox's root: /workspace inside (only this is bound)
+///         output.log            0600: the sandbox's stdout and stderr, which it cannot see or replace
 /// ```
 struct SandboxLayout: Sendable {
   let stateDirectory: String
@@ -27,8 +28,9 @@ struct SandboxLayout: Sendable {
   var etc: String { root + "/etc" }
   var ssh: String { root + "/ssh" }
   var workspaceImage: String { root + "/workspace.img" }
-  var workspace: String { root + "/workspace" }
-  var output: String { root + "/output.log" }
+  var volume: String { root + "/volume" }
+  var workspace: String { volume + "/workspace" }
+  var output: String { volume + "/output.log" }
   var pidFile: String { root + "/init.pid" }
 
   /// Where the sandbox sees its workspace.

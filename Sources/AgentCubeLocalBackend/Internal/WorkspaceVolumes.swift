@@ -50,8 +50,8 @@ struct WorkspaceVolumes: Sendable {
     try SparseCopy.copy(from: template(bytes: bytes), to: path)
   }
 
-  /// Mounts the image at `path` on the directory `target` and gives its root to `owner`.
-  func mount(image path: String, at target: String, owner: (uid: UInt32, gid: UInt32)) throws {
+  /// Mounts the image at `path` on the directory `target` (its root: root's, mode 0711).
+  func mount(image path: String, at target: String) throws {
     let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
     guard fd >= 0 else { throw FileSystem.error("cannot open the workspace image", path) }
     defer { close(fd) }
@@ -59,10 +59,10 @@ struct WorkspaceVolumes: Sendable {
     let result = CAgentCubeProcess_mountLoopImage(fd, target, "ext4", &device, Int32(device.count))
     guard result == 0 else { throw FileSystem.error("cannot mount the workspace image on", target, result) }
     rmdir(target + "/lost+found")
-    guard chown(target, owner.uid, owner.gid) == 0, chmod(target, 0o755) == 0 else {
+    guard chmod(target, 0o711) == 0 else {
       let code = errno
       unmount(target)
-      throw FileSystem.error("cannot hand the workspace to the sandbox:", target, code)
+      throw FileSystem.error("cannot set the mode of", target, code)
     }
   }
 
