@@ -26,9 +26,11 @@ extension LocalBackend {
     guard entries[spec.id] == nil else { throw RPCError(code: .alreadyExists, message: "session \(spec.id) exists") }
     if let unavailable = isolation.unavailable { throw RPCError.failedPrecondition(unavailable) }
     if image.kind == .openSSH, let openSSHUnavailable { throw RPCError.failedPrecondition(openSSHUnavailable) }
-    guard let claim = idRanges.claim() else {
+    // Held by this server while the sandbox starts, then by the sandbox's init.
+    guard let range = try idRanges.claim(for: .server) else {
       throw RPCError.resourceExhausted("all \(configuration.idRangeCount) sandbox id ranges are in use on this machine")
     }
+    let hostID = idRanges.hostID(of: range)
 
     let session = Session(
       id: spec.id, name: spec.name, namespace: spec.namespace, creator: spec.creator, image: spec.image,
@@ -38,15 +40,18 @@ extension LocalBackend {
       sshUser: configuration.sshUser, sshPort: UInt32(image.port), address: "")
     entries[spec.id] = Entry(
       record: SessionRecord(
-        session: session, process: nil, idRange: claim.index, workspaceImage: isolation.workspaceVolumes != nil),
-      phase: .starting, persistedActivityAtMs: session.lastActivityAtMs, idClaim: claim)
+        session: session, process: nil, idRange: range, workspaceImage: isolation.workspaceVolumes != nil),
+      phase: .starting, persistedActivityAtMs: session.lastActivityAtMs)
     let layout = SandboxLayout(stateDirectory: configuration.stateDirectory, id: spec.id)
     var logger = self.logger
     logger[metadataKey: "session.id"] = "\(spec.id)"
     let started = ContinuousClock.now
 
     do {
-      let process = try await startSandbox(spec, image: image, hostID: claim.hostID, layout: layout)
+      let process = try await startSandbox(spec, image: image, hostID: hostID, layout: layout)
+      guard try idRanges.transfer(index: range, from: .server, to: process) else {
+        throw RPCError.internal("the sandbox's host id range was taken while it started")
+      }
       try await waitUntilServing(
         process, image: image, layout: layout, deadline: min(deadline, started + configuration.startTimeout))
       guard entries[spec.id]?.phase == .starting else { throw CancellationError() }
@@ -59,7 +64,7 @@ extension LocalBackend {
       logger.info(
         "session started",
         metadata: [
-          "session.image": "\(spec.image)", "sandbox.pid": "\(process.pid)", "sandbox.host_id": "\(claim.hostID)",
+          "session.image": "\(spec.image)", "sandbox.pid": "\(process.pid)", "sandbox.host_id": "\(hostID)",
           "session.startup": "\(ContinuousClock.now - started)",
         ])
       return entries[spec.id]!.session
@@ -92,7 +97,7 @@ extension LocalBackend {
       layout: layout, hostname: spec.name, hostID: hostID, idCount: idRanges.size, limits: image.limits,
       arguments: [], environment: sandboxEnvironment(spec, image: image),
       capabilities: RuntimeSpec.defaultCapabilities, seccomp: isolation.seccomp,
-      cgroups: isolation.memoryCgroup != nil)
+      cgroups: isolation.memoryCgroup != nil, swapAccounting: isolation.swapAccounting)
     switch image.kind {
     case .openSSH:
       let hostKey = try await openSSH.prepare(

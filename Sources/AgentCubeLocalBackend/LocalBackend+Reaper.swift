@@ -24,8 +24,8 @@ extension LocalBackend {
   public func shutdown() async {
     isShutDown = true
     flushActivity(force: true)
-    // The next server (maybe in this process) takes over the state and the addresses.
-    for id in entries.keys { entries[id]?.idClaim = nil }
+    // The next server (maybe in this process) takes over the state; the sandboxes' inits keep
+    // holding their id ranges.
     stateLock = nil
     logger.info("local backend stopped; sandboxes keep running", metadata: ["sessions.running": "\(entries.count)"])
   }
@@ -113,12 +113,14 @@ extension LocalBackend {
       logger.error("cannot remove the session record", metadata: ["error": "\(error)"])
     }
     if killed {
-      entries[id] = nil  // releases the host id range
+      // Whoever holds the range now: the init (gone), or this server while it was starting.
+      idRanges.release(index: entry.record.idRange, heldBy: entry.record.process ?? .server)
+      idRanges.release(index: entry.record.idRange, heldBy: .server)
     } else {
-      // Processes that may still run keep their ids: the range stays claimed by this server.
-      entries[id]?.record.process = nil
-      logger.error("the sandbox could not be deleted; its host ids stay reserved")
+      // The claim names the init, which may still run: nobody gets those ids until it is gone.
+      logger.error("the sandbox could not be deleted; its host ids stay claimed by its init")
     }
+    entries[id] = nil
     logger.info("session ended", metadata: ["session.end.reason": "\(reason)"])
   }
 

@@ -15,18 +15,24 @@ extension LocalBackend {
     let scratch = configuration.stateDirectory + "/restore.log"
     for record in records {
       let id = record.session.id
-      // Claim the ids again; a crash dropped the lock, and the sandbox still runs as them.
-      let claim = idRanges.claim(index: record.idRange)
-      var entry = Entry(
-        record: record, phase: .running, persistedActivityAtMs: record.session.lastActivityAtMs, idClaim: claim)
+      var entry = Entry(record: record, phase: .running, persistedActivityAtMs: record.session.lastActivityAtMs)
+      // The claim names the sandbox's init while it lives; one that names another live process
+      // means the ids went to another sandbox (the claim was lost): this one must not run on.
+      let holder = idRanges.holder(of: record.idRange)
+      let claimIsOurs = holder == nil || holder == record.process || !(holder?.isAlive ?? false)
       var reason: String? =
         if record.session.status != .running || record.process == nil {
           "was still starting when the server stopped"
-        } else if claim == nil {
-          "its host ids are claimed by another server"
+        } else if !claimIsOurs {
+          "its host ids are claimed by another sandbox"
         } else {
           endReason(entry, now: now)
         }
+      if reason == nil, let process = record.process, holder != process {
+        if (try? idRanges.transfer(index: record.idRange, from: holder, to: process)) != true {
+          reason = "its host ids could not be claimed again"
+        }
+      }
       if reason == nil, let process = record.process {
         let state = await isolation.runc?.state(id: id, scratch: scratch)
         if state?.status != "running" || state?.pid != process.pid { reason = "runc no longer runs it" }

@@ -49,8 +49,6 @@ public actor LocalBackend: SessionBackend {
     var phase: Phase
     /// The last activity time written to disk.
     var persistedActivityAtMs: Int64
-    /// This server's claim on the sandbox's host ids; released with the entry.
-    var idClaim: IDRangePool.Claim?
     /// Out-of-memory kills already reported in the status message.
     var oomKills: Int = 0
 
@@ -91,9 +89,18 @@ public actor LocalBackend: SessionBackend {
     if let problem = SecurePath.problemWithAncestors(of: configuration.stateDirectory) {
       throw LocalBackendError("unsafe state directory \(configuration.stateDirectory): \(problem)")
     }
+    try FileSystem.makeDirectory(configuration.stateDirectory, mode: 0o711)
+    // From here on the real path: a link on the way could be re-pointed after the check.
+    guard let resolved = realpath(configuration.stateDirectory, nil) else {
+      throw FileSystem.error("cannot resolve", configuration.stateDirectory)
+    }
+    configuration.stateDirectory = String(cString: resolved)
+    free(resolved)
+    if let problem = SecurePath.problemWithAncestors(of: configuration.stateDirectory) {
+      throw LocalBackendError("unsafe state directory \(configuration.stateDirectory): \(problem)")
+    }
     self.configuration = configuration
     self.logger = logger
-    try FileSystem.makeDirectory(configuration.stateDirectory, mode: 0o711)
     try SecurePath.ensurePrivateDirectory(configuration.stateDirectory, mode: 0o711)
     // Before anything touches the state: a second server on it would end the first one's sessions.
     // A few tries: a process forked elsewhere in this process holds a copy of a just-released lock
@@ -112,7 +119,10 @@ public actor LocalBackend: SessionBackend {
     }
     self.store = try SessionStore(directory: configuration.stateDirectory + "/sessions")
     self.idRanges = try IDRangePool(
-      base: configuration.idRangeBase, count: configuration.idRangeCount, lockDirectory: configuration.idLockDirectory)
+      base: configuration.idRangeBase, count: configuration.idRangeCount, claimDirectory: configuration.idLockDirectory)
+    if let overlap = SubordinateIDs.overlap(base: configuration.idRangeBase, count: UInt64(configuration.idRangeCount) * 65_536) {
+      throw LocalBackendError("the sandbox id ranges overlap \(overlap): choose another --id-range-base")
+    }
 
     let isolation = await Isolation.probe(configuration, logger: logger)
     if isolation.available {

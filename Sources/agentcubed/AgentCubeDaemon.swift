@@ -56,6 +56,15 @@ struct AgentCubeDaemon: AsyncParsableCommand {
     if !options.unixSocket.isEmpty {
       let directory = (options.unixSocket as NSString).deletingLastPathComponent
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+      // Another user could have made the directory first and would then swap the socket and
+      // collect the tokens clients send: refuse one that is not ours or that others may write.
+      var info = stat()
+      guard lstat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == geteuid(),
+        info.st_mode & 0o022 == 0
+      else {
+        throw ValidationError(
+          "the socket directory \(directory) must be a directory of uid \(geteuid()) that others cannot write")
+      }
     }
     let server = SessionServer(
       configuration: .init(

@@ -12,6 +12,8 @@ struct Isolation: Sendable {
   /// Where the memory cgroup of a sandbox is, given its id: v1's memory hierarchy or the v2 tree.
   var memoryCgroup: MemoryCgroup?
   var workspaceVolumes: WorkspaceVolumes?
+  /// cgroup v1 accounts swap, so a sandbox's memory limit covers swap too.
+  var swapAccounting = false
   /// Why sandboxes cannot start, or `nil` when they can.
   var unavailable: String?
   /// Every protection that is on, or why sandboxes cannot start.
@@ -54,9 +56,10 @@ struct Isolation: Sendable {
     } catch {
       return refused("\(error)")
     }
+    // Health tells unauthenticated callers which protections hold, not versions or id numbers.
     var parts = [
-      version,
-      "user namespace per sandbox (65,536 host ids each from \(configuration.idRangeBase); root inside is unprivileged outside)",
+      "runc",
+      "user namespace per sandbox (65,536 host ids of its own; root inside is unprivileged outside)",
       "private network namespace (loopback only)",
       "pid, ipc, uts, mount and cgroup namespaces",
       "seccomp (containers-common profile, \(seccomp.syscalls.count) rules; no nested user namespaces)",
@@ -69,7 +72,10 @@ struct Isolation: Sendable {
     } else if FileSystem.exists("/sys/fs/cgroup/cgroup.controllers") {
       memoryCgroup = .v2
     }
-    parts.append(memoryCgroup == nil ? "NO cgroup limits (no cgroup hierarchy found)" : "cgroup limits (memory, pids, cpu)")
+    parts.append(
+      memoryCgroup == nil
+        ? "NO cgroup limits (no cgroup hierarchy found; RLIMIT_NPROC still bounds processes)"
+        : "cgroup limits (memory, pids, cpu)")
     var volumes: WorkspaceVolumes?
     let mkfs = WorkspaceVolumes.findMkfs()
     if let reason = WorkspaceVolumes.unavailableReason(mkfs: mkfs) {
@@ -79,8 +85,10 @@ struct Isolation: Sendable {
       volumes = WorkspaceVolumes(templatesDirectory: configuration.stateDirectory + "/templates", mkfs: mkfs!)
       parts.append("workspace quota (an ext4 image per sandbox)")
     }
+    logger.info("sandbox runtime", metadata: ["runc.path": "\(path)", "runc.version": "\(version)"])
     return Isolation(
-      runc: runc, seccomp: seccomp, memoryCgroup: memoryCgroup, workspaceVolumes: volumes, unavailable: nil,
-      message: parts.joined(separator: "; "))
+      runc: runc, seccomp: seccomp, memoryCgroup: memoryCgroup, workspaceVolumes: volumes,
+      swapAccounting: memoryCgroup == .v1 && FileSystem.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
+      unavailable: nil, message: parts.joined(separator: "; "))
   }
 }

@@ -17,15 +17,28 @@ public enum DevelopmentTokenFile {
       + "\(token),\(username),\(UUID().uuidString.lowercased()),\"system:serviceaccounts,system:serviceaccounts:default\"\n"
     let directory = (path as NSString).deletingLastPathComponent
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-    guard FileManager.default.createFile(atPath: path, contents: Data(line.utf8), attributes: [.posixPermissions: 0o600]) else {
-      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-    }
+    try writePrivate(line, to: path)
     if let clientTokenPath {
       try? FileManager.default.removeItem(atPath: clientTokenPath)
-      guard FileManager.default.createFile(atPath: clientTokenPath, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
-        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: clientTokenPath])
-      }
+      try writePrivate(token + "\n", to: clientTokenPath)
     }
     return true
+  }
+
+  /// Creates `path` with mode 0600 from the first byte on (never a moment with the umask's mode),
+  /// refusing an existing file or a symbolic link there.
+  static func writePrivate(_ text: String, to path: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, "errno": errno]) }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    var written = 0
+    while written < bytes.count {
+      let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      guard n > 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, "errno": errno]) }
+      written += n
+    }
+    guard fsync(fd) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
   }
 }

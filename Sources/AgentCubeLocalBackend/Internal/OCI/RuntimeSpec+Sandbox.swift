@@ -19,6 +19,8 @@ extension RuntimeSpec {
     var seccomp: Seccomp?
     /// Put the sandbox in cgroups of its own (`/agentcube/<id>`); off where they cannot be made.
     var cgroups: Bool
+    /// The memory cgroup accounts swap (`memory.memsw.*` of cgroup v1): the limit then covers swap too.
+    var swapAccounting = false
   }
 
   /// The capabilities a container gets by default from containers-common (podman), all of them
@@ -76,7 +78,9 @@ extension RuntimeSpec {
     let environment = plan.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
     var resources = Resources(devices: [DeviceRule(allow: false, access: "rwm")])
     if plan.cgroups {
-      resources.memory = Memory(limit: limits.memoryBytes)
+      // swap is memory plus swap in the OCI spec: equal to the limit, no swap at all, where the
+      // kernel accounts swap.
+      resources.memory = Memory(limit: limits.memoryBytes, swap: plan.swapAccounting ? limits.memoryBytes : nil)
       resources.pids = Pids(limit: limits.processes)
       resources.cpu = CPU(quota: Int64((limits.cpus * 100_000).rounded()), period: 100_000)
     }
@@ -86,6 +90,9 @@ extension RuntimeSpec {
         cwd: SandboxLayout.workspaceInside, capabilities: .only(plan.capabilities),
         rlimits: [
           Rlimit(type: "RLIMIT_NOFILE", hard: limits.openFiles, soft: limits.openFiles),
+          // Counted per host uid, and the sandbox's uids are its own: a process limit for the
+          // sandbox even where no pids cgroup can be made.
+          Rlimit(type: "RLIMIT_NPROC", hard: UInt64(limits.processes), soft: UInt64(limits.processes)),
           Rlimit(type: "RLIMIT_CORE", hard: 0, soft: 0),
         ],
         oomScoreAdj: 500),
