@@ -10,6 +10,7 @@ packages=(
   runc golang-github-containers-common    # local sandboxes: the OCI runtime and its seccomp profile
   e2fsprogs util-linux                    # workspace filesystems (mkfs.ext4); nsenter in tests
   socat                                   # benchmarks' relay baseline
+  slirp4netns                             # --sandbox-network egress
 )
 
 missing=()

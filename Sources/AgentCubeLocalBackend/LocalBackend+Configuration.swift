@@ -46,6 +46,9 @@ extension LocalBackend {
     /// The containers-common seccomp profile (Docker format). Default `/usr/share/containers/seccomp.json`.
     public var seccompProfilePath: String
 
+    /// What network sandboxes get besides their loopback. Default ``SandboxNetwork/none``.
+    public var network: SandboxNetwork = .none
+
     /// The time of day for TTLs, idle timeouts and activity. Default ``WallClock/system``.
     public var clock: WallClock = .system
 

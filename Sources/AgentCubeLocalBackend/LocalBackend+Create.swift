@@ -98,13 +98,17 @@ extension LocalBackend {
       arguments: [], environment: sandboxEnvironment(spec, image: image),
       capabilities: RuntimeSpec.defaultCapabilities, seccomp: isolation.seccomp,
       cgroups: isolation.memoryCgroup != nil, swapAccounting: isolation.swapAccounting)
+    if isolation.userModeNetwork != nil {
+      try FileSystem.write(Array(UserModeNetwork.resolvConf.utf8), to: layout.etc + "/resolv.conf", mode: 0o644)
+      plan.readOnlyBinds.append((layout.etc + "/resolv.conf", "/etc/resolv.conf"))
+    }
     switch image.kind {
     case .openSSH:
       let hostKey = try await openSSH.prepare(
         layout: layout, spec: spec, port: image.port, user: sshUser, owner: hostID)
       entries[spec.id]?.record.session.sshHostPublicKey = hostKey
       plan.arguments = openSSH.arguments
-      plan.readOnlyBinds = [(layout.ssh, SandboxLayout.sshInside)]
+      plan.readOnlyBinds.append((layout.ssh, SandboxLayout.sshInside))
       plan.tmpfs = [("/run/sshd", "755")]
     case .command(let arguments, _):
       plan.arguments = arguments.map { argument in
@@ -129,6 +133,11 @@ extension LocalBackend {
     }
     entries[spec.id]?.record.process = process
     try store.save(entries[spec.id]!.record)  // present: no await since the check above
+    if let network = isolation.userModeNetwork {
+      let relay = try await network.start(for: process, output: layout.output, timeout: .seconds(10))
+      entries[spec.id]?.record.network = relay
+      if let record = entries[spec.id]?.record { try store.save(record) }
+    }
     return process
   }
 

@@ -106,7 +106,8 @@ extension LocalBackend {
     var logger = self.logger
     logger[metadataKey: "session.id"] = "\(id)"
     let layout = SandboxLayout(stateDirectory: configuration.stateDirectory, id: id)
-    let killed = await destroySandbox(layout, process: entry.record.process, logger: logger)
+    let killed = await destroySandbox(
+      layout, process: entry.record.process, network: entry.record.network, logger: logger)
     do {
       try store.remove(id: id)
     } catch {
@@ -126,7 +127,9 @@ extension LocalBackend {
 
   /// Deletes the container, collects its init, unmounts the workspace and removes the bundle in
   /// the background. Whether nothing of the sandbox runs any more.
-  func destroySandbox(_ layout: SandboxLayout, process: ProcessIdentity?, logger: Logger) async -> Bool {
+  func destroySandbox(
+    _ layout: SandboxLayout, process: ProcessIdentity?, network: ProcessIdentity? = nil, logger: Logger
+  ) async -> Bool {
     var killed = true
     if let runc = isolation.runc {
       do {
@@ -137,6 +140,7 @@ extension LocalBackend {
         killed = false
       }
     }
+    if let relay = network { isolation.userModeNetwork?.stop(relay) }
     if let process {
       // SIGKILL was sent to the whole pid namespace; the init is gone within moments. Bounded.
       let deadline = ContinuousClock.now + .seconds(2)

@@ -37,6 +37,14 @@ extension LocalBackend {
         let state = await isolation.runc?.state(id: id, scratch: scratch)
         if state?.status != "running" || state?.pid != process.pid { reason = "runc no longer runs it" }
       }
+      if reason == nil, let network = isolation.userModeNetwork, let process = record.process,
+        !(record.network?.isAlive ?? false)
+      {
+        // The relay died with the previous server's process group or was never started: again.
+        let layout = SandboxLayout(stateDirectory: configuration.stateDirectory, id: id)
+        entry.record.network = try? await network.start(for: process, output: layout.output, timeout: .seconds(10))
+        if entry.record.network == nil { reason = "its network relay could not be started again" }
+      }
       if let reason {
         entry.phase = .stopping
         victims.append((id, reason))

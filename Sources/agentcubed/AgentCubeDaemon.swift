@@ -45,6 +45,10 @@ struct AgentCubeDaemon: AsyncParsableCommand {
       logger.warning("--address-pool is ignored: sandboxes have private networks now")
     }
     if !options.runc.isEmpty { backendConfiguration.runcPath = options.runc }
+    guard let network = SandboxNetwork(options.sandboxNetwork) else {
+      throw ValidationError("--sandbox-network must be none or egress, not '\(options.sandboxNetwork)'")
+    }
+    backendConfiguration.network = network
     backendConfiguration.idRangeBase = options.idRangeBase
     backendConfiguration.idRangeCount = options.idRangeCount
     let backend = try await LocalBackend(configuration: backendConfiguration, logger: logger)

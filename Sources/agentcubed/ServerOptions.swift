@@ -21,6 +21,9 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "Ignored (kept for old scripts): sandboxes have private networks and no host address. Env: AGENTCUBE_ADDRESS_POOL.")
   var addressPool: String = env("AGENTCUBE_ADDRESS_POOL") ?? ""
 
+  @Option(help: "Sandbox network: none (loopback only) or egress (outbound through slirp4netns). Env: AGENTCUBE_SANDBOX_NETWORK.")
+  var sandboxNetwork: String = env("AGENTCUBE_SANDBOX_NETWORK") ?? "none"
+
   @Option(help: "runc's path (default: found in /usr/sbin, /usr/bin, /usr/local). Env: AGENTCUBE_RUNC.")
   var runc: String = env("AGENTCUBE_RUNC") ?? ""
 

@@ -151,6 +151,46 @@ struct SandboxSecurityTests {
     }
   }
 
+  @Test(
+    "--sandbox-network egress: a NAT interface and a default route, still no way to the host's loopback; the relay ends with the sandbox",
+    .enabled(if: access("/usr/bin/slirp4netns", X_OK) == 0, "needs slirp4netns"))
+  func egress() async throws {
+    var options = DaemonFixture.Options()
+    options.extraArguments = ["--sandbox-network", "egress"]
+    try await withDaemon(options) { fixture, daemon in
+      #expect(daemon.stderr.contains("outbound connections through slirp4netns"), "\(daemon.stderr)")
+      let ssh = try await OpenSSH(fixture: fixture)
+      let session = try await ssh.createSession()
+      let listener = try HostListener()
+      defer { listener.close() }
+      let script = """
+        import errno, socket
+        print("interfaces=" + ",".join(sorted(l.split(":")[0].strip() for l in open("/proc/net/dev").readlines()[2:])))
+        routes = [l.split() for l in open("/proc/net/route").readlines()[1:]]
+        print("default=" + ",".join(r[2] for r in routes if r[1] == "00000000"))
+        print("resolver=" + open("/etc/resolv.conf").read().strip())
+        for name, host in [("gateway", "10.0.2.2"), ("loopback", "127.0.0.1")]:
+            s = socket.socket(); s.settimeout(3)
+            r = s.connect_ex((host, \(listener.port)))
+            print(f"{name}={errno.errorcode.get(r, r) if r else 'connected'}")
+        """
+      let run = try await ssh.run(session, "python3 - <<'EOF'\n\(script)\nEOF")
+      #expect(run.exitCode == 0, "\(run)")
+      let found = values(run.stdout)
+      #expect(found["interfaces"] == "lo,tap0", "\(run.stdout)")
+      #expect(found["default"] == "0202000A", "a default route via 10.0.2.2: \(run.stdout)")
+      #expect(found["resolver"] == "nameserver 10.0.2.3", "\(run.stdout)")
+      #expect(found["gateway"] != "connected" && found["loopback"] == "ECONNREFUSED", "\(run.stdout)")
+      #expect(listener.acceptedCount() == 0, "the host's loopback was reached through the NAT")
+      let initPID = try #require(sandboxInitPID(of: session.id, in: fixture))
+      let relays = { relayProcesses(forInit: initPID) }
+      #expect(relays().count == 1, "one slirp4netns for the sandbox")
+      let delete = try await fixture.cli(["session", "delete", session.id])
+      #expect(delete.exitCode == 0, "\(delete)")
+      #expect(relays().isEmpty, "slirp4netns outlived its sandbox")
+    }
+  }
+
   @Test("limits: memory over the limit is killed and reported, processes and workspace and tmpfs are bounded; others are unaffected")
   func limits() async throws {
     try await withDaemon { fixture, _ in
@@ -329,4 +369,22 @@ final class AbstractSocketListener: Sendable {
   }
 
   func close() { Glibc.close(fd) }
+}
+
+/// The pid of the sandbox init of session `id` (runc's pid file in its bundle).
+func sandboxInitPID(of id: String, in fixture: DaemonFixture) -> Int32? {
+  guard let data = FileManager.default.contents(atPath: "\(fixture.stateDirectory)/sandboxes/\(id)/init.pid") else {
+    return nil
+  }
+  return Int32(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+}
+
+/// The slirp4netns processes serving the sandbox whose init is `pid` (their argv names it).
+func relayProcesses(forInit pid: Int32) -> [Int32] {
+  let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+  return names.compactMap(Int32.init).filter { candidate in
+    guard let argv = FileManager.default.contents(atPath: "/proc/\(candidate)/cmdline") else { return false }
+    let words = argv.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    return words.first?.hasSuffix("slirp4netns") == true && words.contains("\(pid)")
+  }
 }

@@ -14,6 +14,8 @@ struct Isolation: Sendable {
   var workspaceVolumes: WorkspaceVolumes?
   /// cgroup v1 accounts swap, so a sandbox's memory limit covers swap too.
   var swapAccounting = false
+  /// slirp4netns, when sandboxes get ``SandboxNetwork/egress``.
+  var userModeNetwork: UserModeNetwork?
   /// Why sandboxes cannot start, or `nil` when they can.
   var unavailable: String?
   /// Every protection that is on, or why sandboxes cannot start.
@@ -60,7 +62,9 @@ struct Isolation: Sendable {
     var parts = [
       "runc",
       "user namespace per sandbox (65,536 host ids of its own; root inside is unprivileged outside)",
-      "private network namespace (loopback only)",
+      configuration.network == .egress
+        ? "private network namespace (loopback, and outbound connections through slirp4netns without the host's loopback)"
+        : "private network namespace (loopback only)",
       "pid, ipc, uts, mount and cgroup namespaces",
       "seccomp (containers-common profile, \(seccomp.syscalls.count) rules; no nested user namespaces)",
       "no_new_privs; capabilities \(RuntimeSpec.defaultCapabilities.count) of the container default, inside the user namespace only",
@@ -85,10 +89,17 @@ struct Isolation: Sendable {
       volumes = WorkspaceVolumes(templatesDirectory: configuration.stateDirectory + "/templates", mkfs: mkfs!)
       parts.append("workspace quota (an ext4 image per sandbox)")
     }
+    var userModeNetwork: UserModeNetwork?
+    if configuration.network == .egress {
+      guard let slirp = UserModeNetwork.defaultPaths.first(where: { access($0, X_OK) == 0 }) else {
+        return refused("--sandbox-network egress needs slirp4netns: install the slirp4netns package")
+      }
+      userModeNetwork = UserModeNetwork(executable: slirp)
+    }
     logger.info("sandbox runtime", metadata: ["runc.path": "\(path)", "runc.version": "\(version)"])
     return Isolation(
       runc: runc, seccomp: seccomp, memoryCgroup: memoryCgroup, workspaceVolumes: volumes,
       swapAccounting: memoryCgroup == .v1 && FileSystem.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
-      unavailable: nil, message: parts.joined(separator: "; "))
+      userModeNetwork: userModeNetwork, unavailable: nil, message: parts.joined(separator: "; "))
   }
 }

@@ -18,6 +18,8 @@ struct SessionRecord: Codable, Sendable, Hashable {
   var idRange: Int
   /// Whether the workspace is a mounted image of its own.
   var workspaceImage: Bool
+  /// slirp4netns of a sandbox with ``SandboxNetwork/egress``, or `nil`.
+  var network: ProcessIdentity? = nil
 
   /// 2: runc sandboxes. Records of other formats are set aside, never misread.
   static let currentFormat = 2
