@@ -106,7 +106,7 @@ struct SandboxSecurityTests {
       let listener = try HostListener()
       defer { listener.close() }
       let abstractName = "agentcube-test-\(UInt32.random(in: 0...UInt32.max))"
-      let abstract = try AbstractSocketListener(name: abstractName)
+      let abstract = try HostListener(abstractName: abstractName)
       defer { abstract.close() }
       try await eventually(.seconds(20), "the victim's web server to listen") {
         let check = try await ssh.run(victim, "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", 9000), 1)'")
@@ -306,15 +306,15 @@ func zombieChildren(of pid: Int32) -> [Int32] {
   }
 }
 
-/// A TCP listener on the host's 127.0.0.1 (ephemeral port) that never accepts by itself: it
-/// counts the connections that reached it.
+/// A listener on the host that never accepts by itself: it counts the connections that reached
+/// it. ``init()``: TCP on 127.0.0.1 (an ephemeral ``port``); ``init(abstractName:)``: an abstract
+/// Unix socket (`\0name`), which belongs to the host's network namespace.
 final class HostListener: Sendable {
   let fd: Int32
   let port: UInt16
 
   init() throws {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-    self.fd = fd
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -322,30 +322,13 @@ final class HostListener: Sendable {
     let bound = withUnsafeMutablePointer(to: &address) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
     }
-    guard fd >= 0, bound, listen(fd, 16) == 0 else { throw POSIXError(.EADDRNOTAVAIL) }
+    try Self.listen(fd, bound: bound)
+    self.fd = fd
     port = UInt16(bigEndian: address.sin_port)
   }
 
-  /// Connections that arrived (accepted now, without blocking).
-  func acceptedCount() -> Int {
-    var count = 0
-    while case let client = accept(fd, nil, nil), client >= 0 {
-      Glibc.close(client)
-      count += 1
-    }
-    return count
-  }
-
-  func close() { Glibc.close(fd) }
-}
-
-/// A listener on an abstract Unix socket (`\0name`) of the host's network namespace.
-final class AbstractSocketListener: Sendable {
-  let fd: Int32
-
-  init(name: String) throws {
+  init(abstractName name: String) throws {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-    self.fd = fd
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     let bytes = [UInt8(0)] + Array(name.utf8)
@@ -356,9 +339,19 @@ final class AbstractSocketListener: Sendable {
     let bound = withUnsafePointer(to: &address) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 }
     }
-    guard fd >= 0, bound, listen(fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
+    try Self.listen(fd, bound: bound)
+    self.fd = fd
+    port = 0
   }
 
+  private static func listen(_ fd: Int32, bound: Bool) throws {
+    guard fd >= 0, bound, Glibc.listen(fd, 16) == 0 else {
+      if fd >= 0 { Glibc.close(fd) }
+      throw POSIXError(.EADDRNOTAVAIL)
+    }
+  }
+
+  /// Connections that arrived (accepted now, without blocking).
   func acceptedCount() -> Int {
     var count = 0
     while case let client = accept(fd, nil, nil), client >= 0 {
