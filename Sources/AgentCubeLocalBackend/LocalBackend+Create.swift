@@ -208,7 +208,7 @@ extension LocalBackend {
             + (tail.isEmpty ? "" : "; its output ended with:\n\(tail)"))
       }
       try await Task.sleep(for: min(pause, deadline - ContinuousClock.now))
-      pause = min(pause * 2, .milliseconds(20))
+      pause = min(pause * 2, .milliseconds(4))
     }
   }
 }

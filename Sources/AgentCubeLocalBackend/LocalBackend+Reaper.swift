@@ -131,6 +131,16 @@ extension LocalBackend {
     _ layout: SandboxLayout, process: ProcessIdentity?, network: ProcessIdentity? = nil, logger: Logger
   ) async -> Bool {
     var killed = true
+    // SIGKILL to the init ends its whole pid namespace at once; `runc delete --force` would do the
+    // same but then poll for the end in 100 ms steps. Only while the pid is still the init's.
+    if let process, process.isAlive {
+      kill(process.pid, SIGKILL)
+      let deadline = ContinuousClock.now + .seconds(2)
+      while process.isAlive && ContinuousClock.now < deadline {
+        _ = ChildProcess.reap(process.pid)
+        if Task.isCancelled { usleep(500) } else { try? await Task.sleep(for: .microseconds(500)) }
+      }
+    }
     if let runc = isolation.runc {
       do {
         // Its messages go beside runc's state: the sandbox's own log may be gone already.

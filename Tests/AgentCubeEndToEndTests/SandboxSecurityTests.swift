@@ -10,6 +10,8 @@ import Testing
 @Suite(
   "Sandboxes as a security boundary",
   .enabled(if: EndToEnd.canRunOpenSSH, "needs root, runc and OpenSSH"),
+  // One at a time: each loads the machine (fork and memory bombs, 50 sandboxes) on purpose.
+  .serialized,
   .timeLimit(.minutes(5))
 )
 struct SandboxSecurityTests {

@@ -145,7 +145,7 @@ private func withForwarder<T: Sendable>(
 }
 
 /// Connects to `port`, sends `payload`, half-closes, and returns everything received until the end.
-private func exchange(port: Int, _ payload: ByteBuffer, timeout: Duration = .seconds(10)) async throws -> ByteBuffer {
+private func exchange(port: Int, _ payload: ByteBuffer, timeout: Duration = .seconds(30)) async throws -> ByteBuffer {
   try await withTimeout(timeout, "an exchange through port \(port)") {
     let connection = try await TCPTestClient.connect(port: port)
     return try await connection.executeThenClose { inbound, outbound in

@@ -211,7 +211,7 @@ import Testing
       let alice = server.client(token: TestServer.Token.alice).sessions
       try await alice.withTunnel(sessionID: session.id) { tunnel in
         try await tunnel.outbound.write(ByteBuffer(string: "ping\n"))
-        try await withTimeout(.seconds(5), "tunnel end after server stop") {
+        try await withTimeout(.seconds(30), "tunnel end after server stop") {
           var iterator = tunnel.inbound.makeAsyncIterator()
           _ = try await iterator.next()
           let start = ContinuousClock.now

@@ -1,5 +1,7 @@
 import CAgentCubeProcess
+import Foundation
 import Glibc
+import Synchronization
 
 /// What to start: an absolute executable, its argv, a clean environment, where output goes.
 struct SpawnRequest: Sendable {
@@ -96,24 +98,57 @@ enum ChildProcess {
   }
 
   /// Runs `request` to its end and returns how it ended; kills it when `timeout` passes.
+  ///
+  /// A thread of its own waits for the child (no polling: the end is seen at once). It first
+  /// waits without collecting (`WNOWAIT`), so that the pid cannot be reused while the timeout may
+  /// still signal it, then marks the child ended and collects it under one lock.
   static func run(_ request: SpawnRequest, timeout: Duration) async throws -> ExitStatus {
     let pid = try spawn(request)
-    let deadline = ContinuousClock.now + timeout
-    var pause = Duration.milliseconds(1)
-    while ContinuousClock.now < deadline && !Task.isCancelled {
-      if let status = reap(pid) { return status }
-      try? await Task.sleep(for: pause)
-      pause = min(pause * 2, .milliseconds(20))
+    let child = WaitedChild(pid: pid)
+    let timer = Task {
+      try await Task.sleep(for: timeout)
+      child.killUnlessEnded()
     }
-    kill(pid, SIGKILL)
-    // SIGKILL cannot be caught; the child is gone within moments. Bounded all the same.
-    let killDeadline = ContinuousClock.now + .seconds(2)
-    while ContinuousClock.now < killDeadline {
-      if reap(pid) != nil { break }
-      // A plain sleep: this wait must also finish when the task is cancelled.
-      usleep(2_000)
+    let status = await withCheckedContinuation { (continuation: CheckedContinuation<ExitStatus, Never>) in
+      let waiter = Thread { continuation.resume(returning: child.waitAndCollect()) }
+      waiter.stackSize = 128 << 10
+      waiter.start()
     }
-    try Task.checkCancellation()
-    throw LocalBackendError("\(request.executable) did not finish within \(timeout)")
+    timer.cancel()
+    if child.wasKilled {
+      try Task.checkCancellation()
+      throw LocalBackendError("\(request.executable) did not finish within \(timeout)")
+    }
+    return status
+  }
+}
+
+/// A child that one thread waits for and a timeout may kill, never after it has been collected.
+private final class WaitedChild: Sendable {
+  let pid: Int32
+  private let state = Mutex((ended: false, killed: false))
+
+  init(pid: Int32) { self.pid = pid }
+
+  var wasKilled: Bool { state.withLock { $0.killed } }
+
+  func killUnlessEnded() {
+    state.withLock { state in
+      guard !state.ended else { return }
+      state.killed = true
+      kill(pid, SIGKILL)
+    }
+  }
+
+  /// Blocks until the child has ended, then collects it.
+  func waitAndCollect() -> ExitStatus {
+    var info = siginfo_t()
+    while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
+    return state.withLock { state in
+      state.ended = true
+      var status: Int32 = 0
+      while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+      return ExitStatus(waitStatus: status)
+    }
   }
 }

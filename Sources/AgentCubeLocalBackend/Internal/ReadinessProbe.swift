@@ -57,7 +57,7 @@ enum ReadinessProbe {
       if result < 0 && errno != EINTR { return false }
       guard ContinuousClock.now < deadline, !Task.isCancelled else { return false }
       try? await Task.sleep(for: pause)
-      pause = min(pause * 2, .milliseconds(20))
+      pause = min(pause * 2, .milliseconds(2))
     }
   }
 }
