@@ -6,11 +6,11 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// `agentcube-bench`: unary calls over the Unix socket against the real server, in this process.
-@main
+/// `agentcube-bench unary` (the default mode): unary calls over the Unix socket against the real
+/// server, in this process.
 struct AgentCubeBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "agentcube-bench",
+    commandName: "unary",
     abstract: "Measure unary calls over the Unix socket against an in-process AgentCube server.",
     discussion: """
       Starts the real SessionServer (logging and token-file authentication interceptors, the router,
@@ -145,7 +145,7 @@ struct AgentCubeBench: AsyncParsableCommand {
 }
 
 /// Parses `a,b,c` with `element`; fails on an empty or unparseable item.
-private func parseList<T>(_ text: String, _ element: (String) -> T?) throws -> [T] {
+func parseList<T>(_ text: String, _ element: (String) -> T?) throws -> [T] {
   try text.split(separator: ",", omittingEmptySubsequences: false).map { item in
     let item = item.trimmingCharacters(in: .whitespaces)
     guard let value = element(item) else { throw ValidationError("cannot read '\(item)' in '\(text)'") }

@@ -24,6 +24,9 @@ struct BenchmarkServer: Sendable {
     var template = Array("/tmp/acbench-XXXXXX".utf8CString)
     guard let created = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
     let directory = String(cString: created)
+    // mkdtemp makes it 0700; a sandbox's root (an unprivileged host uid) must pass through it to
+    // its bundle under state/, and the backend refuses a state directory others cannot search.
+    guard chmod(directory, 0o711) == 0 else { throw CocoaError(.fileWriteNoPermission) }
 
     let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
     let tokenFile = directory + "/tokens.csv"

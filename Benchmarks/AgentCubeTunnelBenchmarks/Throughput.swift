@@ -21,6 +21,15 @@ struct Throughput: AsyncParsableCommand {
   @Option(help: "Relays listen on 127.0.0.1 at this port + 1 (socat), + 2 (socat-b1m), + 3 (splice).")
   var relayPortBase: Int = 17500
 
+  @Option(
+    help: """
+      HOST:PORT of a `tcp-pump sink` on the host for the direct, socat, socat-b1m, splice and \
+      direct-swift paths. Needed when sessions have no host address (runc sandboxes listen only in \
+      their own network; the tunnel paths reach the session's sink through OpenTunnel). \
+      Default: the session's address and port.
+      """)
+  var sink: String?
+
   @Option(help: "Busy cores from which a run counts as contended (another workload shared the machine).")
   var contendedCores: Double = 1.95
 
@@ -39,6 +48,22 @@ struct Throughput: AsyncParsableCommand {
 
   func validate() throws {
     guard bytes > 0, repetitions > 0 else { throw ValidationError("--bytes and --repetitions must be positive") }
+    if let sink {
+      guard let colon = sink.lastIndex(of: ":"), colon != sink.startIndex,
+        let port = Int(sink[sink.index(after: colon)...]), (1...65535).contains(port)
+      else { throw ValidationError("--sink must be HOST:PORT") }
+    }
+  }
+
+  /// Where the baselines send their bytes: `--sink`, else the session's own address.
+  private func baselineSink(_ session: Session) throws -> (host: String, port: Int) {
+    if let sink, let colon = sink.lastIndex(of: ":") {
+      return (String(sink[..<colon]), Int(sink[sink.index(after: colon)...])!)  // checked in validate()
+    }
+    guard !session.address.isEmpty else {
+      throw BenchmarkError("the session has no host address (a runc sandbox): give --sink HOST:PORT for the baselines")
+    }
+    return (session.address, Int(session.sshPort))
   }
 
   func run() async throws {
@@ -65,7 +90,7 @@ struct Throughput: AsyncParsableCommand {
   private func startRelaysAndMeasure(
     client: AgentCubeClient, session: Session, relays: inout [Path: ChildProcess]
   ) async throws -> [Run] {
-    let sink = (host: session.address, port: Int(session.sshPort))
+    let sink = try baselineSink(session)
     for path in paths {
       guard let offset = path.relayPortOffset else { continue }
       let port = relayPortBase + offset
@@ -114,7 +139,8 @@ struct Throughput: AsyncParsableCommand {
     let seconds: Double
     switch path {
     case .direct:
-      seconds = try await source(host: session.address, port: Int(session.sshPort))
+      let sink = try baselineSink(session)
+      seconds = try await source(host: sink.host, port: sink.port)
     case .socat, .socatLarge, .splice:
       seconds = try await source(host: "127.0.0.1", port: relayPortBase + path.relayPortOffset!)
     case .tunnel:
@@ -122,7 +148,8 @@ struct Throughput: AsyncParsableCommand {
     case .tunnelSDK:
       seconds = try await SwiftPump.tunnel(client, sessionID: session.id, bytes: bytes).seconds
     case .directSwift:
-      seconds = try await SwiftPump.direct(host: session.address, port: Int(session.sshPort), bytes: bytes).seconds
+      let sink = try baselineSink(session)
+      seconds = try await SwiftPump.direct(host: sink.host, port: sink.port, bytes: bytes).seconds
     }
     if let relayPid, path == .socat || path == .socatLarge {
       // socat's child for this connection counts in the parent's CPU time once reaped.

@@ -10,7 +10,8 @@ struct TunnelBenchmark: AsyncParsableCommand {
     discussion: """
       Needs a running agentcubed (TCP) with a 'sink' image whose command is
       `tcp-pump sink ${AGENTCUBE_ADDRESS} ${AGENTCUBE_PORT}`, and the tcp-pump and splice-relay
-      binaries built from Benchmarks/. See docs/benchmarks.md (tunnel section).
+      binaries built from Benchmarks/. Sessions of runc sandboxes have no host address: give
+      `throughput` a host-side sink with --sink for its baselines. See docs/benchmarks.md (tunnel section).
       """,
     subcommands: [Throughput.self, IdleTunnels.self])
 }
