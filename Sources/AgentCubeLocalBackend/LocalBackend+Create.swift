@@ -26,11 +26,18 @@ extension LocalBackend {
     guard entries[spec.id] == nil else { throw RPCError(code: .alreadyExists, message: "session \(spec.id) exists") }
     if let unavailable = isolation.unavailable { throw RPCError.failedPrecondition(unavailable) }
     if image.kind == .openSSH, let openSSHUnavailable { throw RPCError.failedPrecondition(openSSHUnavailable) }
-    // Held by this server while the sandbox starts, then by the sandbox's init.
-    guard let range = try idRanges.claim(for: .server) else {
-      throw RPCError.resourceExhausted("all \(configuration.idRangeCount) sandbox id ranges are in use on this machine")
+    // Held by this server while the sandbox starts, then by the sandbox's init. Rootless: the
+    // server's own uid, no range (-1).
+    let range: Int
+    if isolation.rootless {
+      range = -1
+    } else {
+      guard let claimed = try idRanges.claim(for: .server) else {
+        throw RPCError.resourceExhausted("all \(configuration.idRangeCount) sandbox id ranges are in use on this machine")
+      }
+      range = claimed
     }
-    let hostID = idRanges.hostID(of: range)
+    let hostID = range < 0 ? geteuid() : idRanges.hostID(of: range)
 
     let session = Session(
       id: spec.id, name: spec.name, namespace: spec.namespace, creator: spec.creator, image: spec.image,
@@ -49,7 +56,7 @@ extension LocalBackend {
 
     do {
       let process = try await startSandbox(spec, image: image, hostID: hostID, layout: layout)
-      guard try idRanges.transfer(index: range, from: .server, to: process) else {
+      guard try range < 0 || idRanges.transfer(index: range, from: .server, to: process) else {
         throw RPCError.internal("the sandbox's host id range was taken while it started")
       }
       try await waitUntilServing(
@@ -84,7 +91,7 @@ extension LocalBackend {
   {
     guard let runc = isolation.runc else { throw RPCError.failedPrecondition("runc is unavailable") }
     try FileSystem.makeDirectory(layout.root, mode: 0o710)
-    guard chown(layout.root, 0, hostID) == 0 else { throw FileSystem.error("cannot hand to the sandbox:", layout.root) }
+    guard chown(layout.root, isolation.rootless ? hostID : 0, hostID) == 0 else { throw FileSystem.error("cannot hand to the sandbox:", layout.root) }
     try store.save(entries[spec.id]!.record)  // present: inserted by createSession before calling
     try RootFilesystem.make(at: layout.rootfs, owner: hostID)
 
@@ -94,10 +101,11 @@ extension LocalBackend {
     try await makeWorkspace(layout, bytes: image.limits.workspaceBytes, owner: hostID + userID)
 
     var plan = RuntimeSpec.SandboxPlan(
-      layout: layout, hostname: spec.name, hostID: hostID, idCount: idRanges.size, limits: image.limits,
+      layout: layout, hostname: spec.name, hostID: hostID, idCount: isolation.rootless ? 1 : idRanges.size,
+      limits: image.limits,
       arguments: [], environment: sandboxEnvironment(spec, image: image),
       capabilities: RuntimeSpec.defaultCapabilities, seccomp: isolation.seccomp,
-      cgroups: isolation.memoryCgroup != nil, swapAccounting: isolation.swapAccounting)
+      cgroups: isolation.memoryCgroup != nil, swapAccounting: isolation.swapAccounting, rootless: isolation.rootless)
     if isolation.userModeNetwork != nil {
       try FileSystem.write(Array(UserModeNetwork.resolvConf.utf8), to: layout.etc + "/resolv.conf", mode: 0o644)
       plan.readOnlyBinds.append((layout.etc + "/resolv.conf", "/etc/resolv.conf"))
@@ -196,7 +204,8 @@ extension LocalBackend {
       let remaining = deadline - ContinuousClock.now
       if remaining > .zero {
         let outcome = await ReadinessProbe.check(
-          process: process, port: image.port, readiness: image.readiness, timeout: min(remaining, .seconds(2)))
+          process: process, port: image.port, readiness: image.readiness, timeout: min(remaining, .seconds(2)),
+          rootless: isolation.rootless)
         if outcome == .ready { return }
       }
       try Task.checkCancellation()

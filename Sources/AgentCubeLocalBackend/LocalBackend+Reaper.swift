@@ -115,8 +115,10 @@ extension LocalBackend {
     }
     if killed {
       // Whoever holds the range now: the init (gone), or this server while it was starting.
-      idRanges.release(index: entry.record.idRange, heldBy: entry.record.process ?? .server)
-      idRanges.release(index: entry.record.idRange, heldBy: .server)
+      if entry.record.idRange >= 0 {
+        idRanges.release(index: entry.record.idRange, heldBy: entry.record.process ?? .server)
+        idRanges.release(index: entry.record.idRange, heldBy: .server)
+      }
     } else {
       // The claim names the init, which may still run: nobody gets those ids until it is gone.
       logger.error("the sandbox could not be deleted; its host ids stay claimed by its init")

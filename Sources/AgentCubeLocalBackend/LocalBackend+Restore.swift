@@ -18,7 +18,7 @@ extension LocalBackend {
       var entry = Entry(record: record, phase: .running, persistedActivityAtMs: record.session.lastActivityAtMs)
       // The claim names the sandbox's init while it lives; one that names another live process
       // means the ids went to another sandbox (the claim was lost): this one must not run on.
-      let holder = idRanges.holder(of: record.idRange)
+      let holder = record.idRange < 0 ? record.process : idRanges.holder(of: record.idRange)
       let claimIsOurs = holder == nil || holder == record.process || !(holder?.isAlive ?? false)
       var reason: String? =
         if record.session.status != .running || record.process == nil {

@@ -125,17 +125,24 @@ public actor LocalBackend: SessionBackend {
     }
 
     let isolation = await Isolation.probe(configuration, logger: logger)
-    if isolation.available {
+    if isolation.available && !isolation.rootless {
       try SecurePath.ensurePrivateDirectory(FileSystem.parent(of: configuration.idLockDirectory), mode: 0o700)
       try SecurePath.ensurePrivateDirectory(configuration.idLockDirectory, mode: 0o700)
-      _ = CAgentCubeProcess_becomeChildSubreaper()
     }
+    if isolation.available { _ = CAgentCubeProcess_becomeChildSubreaper() }
     self.isolation = isolation
-    self.descriptor = BackendDescriptor(name: "local", isolated: isolation.available, isolationMessage: isolation.message)
-    self.openSSHUnavailable = isolation.unavailable ?? openSSH.unavailableReason()
+    self.descriptor = BackendDescriptor(name: "local", isolated: isolation.isolated, isolationMessage: isolation.message)
+    self.openSSHUnavailable =
+      isolation.unavailable
+      ?? (isolation.rootless
+        ? "the default image needs a server running as root: sshd's privilege separation switches to a user of "
+          + "its own, which a rootless sandbox (one uid) does not have; use a command image"
+        : openSSH.unavailableReason())
 
-    if isolation.available {
+    if isolation.isolated {
       logger.info("local sandboxes isolated", metadata: ["isolation.protections": "\(isolation.message)"])
+    } else if isolation.available {
+      logger.warning("local sandboxes are only partly isolated", metadata: ["isolation.protections": "\(isolation.message)"])
     } else {
       logger.warning("local sandboxes cannot start", metadata: ["isolation.message": "\(isolation.message)"])
     }
@@ -147,7 +154,7 @@ public actor LocalBackend: SessionBackend {
       "local backend started",
       metadata: [
         "state.directory": "\(configuration.stateDirectory)", "sessions.adopted": "\(entries.count)",
-        "backend.isolated": "\(isolation.available)",
+        "backend.isolated": "\(isolation.isolated)",
       ])
   }
 
@@ -200,7 +207,8 @@ public actor LocalBackend: SessionBackend {
       throw RPCError.notFound("session \(id) not found")
     }
     do {
-      let descriptor = try await NetworkNamespaceDialer.connect(to: process, port: port, timeout: timeout)
+      let descriptor = try await NetworkNamespaceDialer.connect(
+        to: process, port: port, timeout: timeout, rootless: isolation.rootless)
       return .connectedSocket(descriptor: descriptor, description: "\(entry.session.name):\(port)")
     } catch {
       throw RPCError.unavailable("cannot connect to port \(port) of session \(id): \(error)")

@@ -104,3 +104,110 @@ int CAgentCubeProcess_connectInNetworkNamespace(int netns_fd, uint16_t port, int
   }
   return fd;
 }
+
+#include <signal.h>
+#include <sys/wait.h>
+
+static int connect_loopback(uint16_t port, int timeout_ms) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  struct sockaddr_in address;
+  memset(&address, 0, sizeof address);
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
+    if (errno != EINPROGRESS) {
+      int error = errno;
+      close(fd);
+      return -error;
+    }
+    struct pollfd entry = {.fd = fd, .events = POLLOUT};
+    int ready;
+    do {
+      ready = poll(&entry, 1, timeout_ms);
+    } while (ready < 0 && errno == EINTR);
+    int error = ready == 0 ? ETIMEDOUT : ready < 0 ? errno : 0;
+    socklen_t length = sizeof error;
+    if (ready > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+    if (error != 0) {
+      close(fd);
+      return -error;
+    }
+  }
+  return fd;
+}
+
+int CAgentCubeProcess_connectInNamespacesByFork(int userns_fd, int netns_fd, uint16_t port, int timeout_ms) {
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) != 0) return -errno;
+  pid_t child = fork();
+  if (child < 0) {
+    int error = errno;
+    close(pair[0]);
+    close(pair[1]);
+    return -error;
+  }
+  if (child == 0) {
+    // Only async-signal-safe calls from here on: the parent has other threads.
+    int result = 0;
+    if (setns(userns_fd, CLONE_NEWUSER) != 0 || setns(netns_fd, CLONE_NEWNET) != 0) {
+      result = -errno;
+    } else {
+      result = connect_loopback(port, timeout_ms);
+    }
+    int code = result < 0 ? -result : 0;
+    struct iovec data = {.iov_base = &code, .iov_len = sizeof code};
+    union {
+      char buffer[CMSG_SPACE(sizeof(int))];
+      struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {.msg_iov = &data, .msg_iovlen = 1};
+    if (result >= 0) {
+      message.msg_control = control.buffer;
+      message.msg_controllen = sizeof control.buffer;
+      struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+      header->cmsg_level = SOL_SOCKET;
+      header->cmsg_type = SCM_RIGHTS;
+      header->cmsg_len = CMSG_LEN(sizeof(int));
+      memcpy(CMSG_DATA(header), &result, sizeof(int));
+    }
+    sendmsg(pair[1], &message, MSG_NOSIGNAL);
+    _exit(0);
+  }
+  close(pair[1]);
+  int result = -ETIMEDOUT;
+  struct pollfd entry = {.fd = pair[0], .events = POLLIN};
+  int ready;
+  do {
+    ready = poll(&entry, 1, timeout_ms + 1000);
+  } while (ready < 0 && errno == EINTR);
+  if (ready > 0) {
+    int code = 0;
+    struct iovec data = {.iov_base = &code, .iov_len = sizeof code};
+    union {
+      char buffer[CMSG_SPACE(sizeof(int))];
+      struct cmsghdr align;
+    } control;
+    struct msghdr message = {.msg_iov = &data, .msg_iovlen = 1, .msg_control = control.buffer,
+                             .msg_controllen = sizeof control.buffer};
+    ssize_t received = recvmsg(pair[0], &message, MSG_CMSG_CLOEXEC);
+    struct cmsghdr *header = received > 0 ? CMSG_FIRSTHDR(&message) : NULL;
+    if (received <= 0) {
+      result = -EPIPE;
+    } else if (code != 0) {
+      result = -code;
+    } else if (header != NULL && header->cmsg_type == SCM_RIGHTS) {
+      memcpy(&result, CMSG_DATA(header), sizeof(int));
+    } else {
+      result = -EPROTO;
+    }
+  } else {
+    kill(child, SIGKILL);
+  }
+  close(pair[0]);
+  while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {
+  }
+  return result;
+}

@@ -36,6 +36,9 @@ public final class DaemonFixture: Sendable {
     public var tcp = ""
     /// More daemon arguments.
     public var extraArguments: [String] = []
+    /// Run the daemons as this uid and gid (through `setpriv`) instead of the test's own: a server
+    /// without root. The fixture's directory is given to that user.
+    public var runAs: (uid: UInt32, gid: UInt32)? = nil
 
     public init() {}
   }
@@ -113,6 +116,10 @@ public final class DaemonFixture: Sendable {
       directory.remove()
       throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: imagesFile])
     }
+    if let user = options.runAs {
+      for path in [directory.path, imagesFile] { chown(path, user.uid, user.gid) }
+      chmod(directory.path, 0o700)
+    }
   }
 
   /// The daemon's command-line arguments.
@@ -129,8 +136,16 @@ public final class DaemonFixture: Sendable {
   /// socket; fails at once, with the daemon's output, when it exits before that.
   public func startDaemon(timeout: Duration = .seconds(60)) async throws -> TestProcess {
     let index = daemons.withLock { $0.count }
-    let daemon = try TestProcess.start(
-      try BuiltProducts.executable("agentcubed"), daemonArguments, outputPrefix: directory.file("daemon-\(index)"))
+    let executable = try BuiltProducts.executable("agentcubed")
+    let daemon =
+      if let user = options.runAs {
+        try TestProcess.start(
+          "/usr/bin/setpriv",
+          ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", executable] + daemonArguments,
+          environment: ["HOME": directory.path], outputPrefix: directory.file("daemon-\(index)"))
+      } else {
+        try TestProcess.start(executable, daemonArguments, outputPrefix: directory.file("daemon-\(index)"))
+      }
     daemons.withLock { $0.append(daemon) }
     let deadline = ContinuousClock.now + timeout
     while true {

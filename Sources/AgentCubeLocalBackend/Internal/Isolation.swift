@@ -18,6 +18,12 @@ struct Isolation: Sendable {
   var userModeNetwork: UserModeNetwork?
   /// Why sandboxes cannot start, or `nil` when they can.
   var unavailable: String?
+  /// The server is not root: runc runs rootless, each sandbox's user namespace maps one id (root
+  /// inside) to the server's own uid, and there are no cgroups, loop mounts or id ranges.
+  var rootless = false
+  /// Whether sandboxes are a full boundary (host uid range, network, limits, syscall filter);
+  /// rootless ones start, but are not.
+  var isolated: Bool { unavailable == nil && !rootless }
   /// Every protection that is on, or why sandboxes cannot start.
   var message: String
 
@@ -41,10 +47,7 @@ struct Isolation: Sendable {
     func refused(_ why: String) -> Isolation {
       Isolation(unavailable: why, message: "not isolated: \(why); sessions cannot start")
     }
-    guard geteuid() == 0 else {
-      return refused(
-        "local sandboxes need root: runc with a user namespace and 65,536 host ids per sandbox, cgroups and loop-mounted workspaces")
-    }
+    let rootless = geteuid() != 0
     let candidates = configuration.runcPath.map { [$0] } ?? Runc.defaultPaths
     guard let path = candidates.first(where: { access($0, X_OK) == 0 }) else {
       return refused("runc not found (\(candidates.joined(separator: ", "))): install the runc package")
@@ -60,8 +63,10 @@ struct Isolation: Sendable {
     }
     // Health tells unauthenticated callers which protections hold, not versions or id numbers.
     var parts = [
-      "runc",
-      "user namespace per sandbox (65,536 host ids of its own; root inside is unprivileged outside)",
+      rootless ? "partly isolated: rootless runc (the server is not root)" : "runc",
+      rootless
+        ? "user namespace per sandbox with ONE host uid, the server's own (sandboxes are NOT apart from each other or the server by uid)"
+        : "user namespace per sandbox (65,536 host ids of its own; root inside is unprivileged outside)",
       configuration.network == .egress
         ? "private network namespace (loopback, and outbound connections through slirp4netns without the host's loopback)"
         : "private network namespace (loopback only)",
@@ -71,15 +76,19 @@ struct Isolation: Sendable {
       "read-only root of /usr and /etc; nosuid,nodev mounts; bounded tmpfs",
     ]
     var memoryCgroup: MemoryCgroup?
-    if FileSystem.isDirectory("/sys/fs/cgroup/memory") {
+    if rootless {
+      // Without root, no cgroup of its own can be made (nor RLIMIT_NPROC used: it would count the server's processes).
+    } else if FileSystem.isDirectory("/sys/fs/cgroup/memory") {
       memoryCgroup = .v1
     } else if FileSystem.exists("/sys/fs/cgroup/cgroup.controllers") {
       memoryCgroup = .v2
     }
     parts.append(
-      memoryCgroup == nil
-        ? "NO cgroup limits (no cgroup hierarchy found; RLIMIT_NPROC still bounds processes)"
-        : "cgroup limits (memory, pids, cpu)")
+      rootless
+        ? "NO cgroup limits (rootless: no memory, process or CPU limit)"
+        : memoryCgroup == nil
+          ? "NO cgroup limits (no cgroup hierarchy found; RLIMIT_NPROC still bounds processes)"
+          : "cgroup limits (memory, pids, cpu)")
     var volumes: WorkspaceVolumes?
     let mkfs = WorkspaceVolumes.findMkfs()
     if let reason = WorkspaceVolumes.unavailableReason(mkfs: mkfs) {
@@ -100,6 +109,6 @@ struct Isolation: Sendable {
     return Isolation(
       runc: runc, seccomp: seccomp, memoryCgroup: memoryCgroup, workspaceVolumes: volumes,
       swapAccounting: memoryCgroup == .v1 && FileSystem.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
-      userModeNetwork: userModeNetwork, unavailable: nil, message: parts.joined(separator: "; "))
+      userModeNetwork: userModeNetwork, unavailable: nil, rootless: rootless, message: parts.joined(separator: "; "))
   }
 }

@@ -13,9 +13,21 @@ enum NetworkNamespaceDialer {
   ///
   /// - Throws: `errno` values as ``DialError``: ECONNREFUSED when nothing listens, ETIMEDOUT,
   ///   ESRCH when the sandbox is gone.
-  static func connect(to process: ProcessIdentity, port: UInt16, timeout: Duration) async throws(DialError) -> Int32 {
+  ///
+  /// A server without root (rootless sandboxes) may only join the network namespace from inside the
+  /// sandbox's user namespace, which a multi-threaded process cannot enter: a forked child does both
+  /// and passes the descriptor back.
+  static func connect(to process: ProcessIdentity, port: UInt16, timeout: Duration, rootless: Bool = false)
+    async throws(DialError) -> Int32
+  {
     let namespace = open("/proc/\(process.pid)/ns/net", O_RDONLY | O_CLOEXEC)
     guard namespace >= 0 else { throw DialError(code: ESRCH) }
+    let userNamespace = rootless ? open("/proc/\(process.pid)/ns/user", O_RDONLY | O_CLOEXEC) : -1
+    defer { if userNamespace >= 0 { close(userNamespace) } }
+    guard !rootless || userNamespace >= 0 else {
+      close(namespace)
+      throw DialError(code: ESRCH)
+    }
     // Opened first, checked after: the descriptor now names this process's namespace for good,
     // so a pid recycled in between is caught here.
     guard process.isAlive else {
@@ -25,7 +37,10 @@ enum NetworkNamespaceDialer {
     let milliseconds = Int32(clamping: max(1, timeout.milliseconds))
     let result: Int32 = await withCheckedContinuation { continuation in
       let thread = Thread {
-        continuation.resume(returning: CAgentCubeProcess_connectInNetworkNamespace(namespace, port, milliseconds))
+        continuation.resume(
+          returning: rootless
+            ? CAgentCubeProcess_connectInNamespacesByFork(userNamespace, namespace, port, milliseconds)
+            : CAgentCubeProcess_connectInNetworkNamespace(namespace, port, milliseconds))
       }
       thread.stackSize = 256 << 10
       thread.start()

@@ -14,11 +14,13 @@ enum ReadinessProbe {
 
   /// Connects to `port` inside the sandbox's network (see ``NetworkNamespaceDialer``) and, for
   /// SSH, waits for the banner.
-  static func check(process: ProcessIdentity, port: UInt16, readiness: LocalImage.Readiness, timeout: Duration) async
-    -> Outcome
-  {
+  static func check(
+    process: ProcessIdentity, port: UInt16, readiness: LocalImage.Readiness, timeout: Duration, rootless: Bool
+  ) async -> Outcome {
     let deadline = ContinuousClock.now + timeout
-    guard let fd = try? await NetworkNamespaceDialer.connect(to: process, port: port, timeout: timeout) else {
+    guard
+      let fd = try? await NetworkNamespaceDialer.connect(to: process, port: port, timeout: timeout, rootless: rootless)
+    else {
       return .notReady
     }
     defer { close(fd) }

@@ -46,7 +46,7 @@ enum SecurePath {
       if info.st_mode & 0o022 != 0 && info.st_mode & S_ISVTX == 0 {
         return "\(prefix) is writable by other users (mode \(String(info.st_mode & 0o7777, radix: 8))) without the sticky bit"
       }
-      if info.st_mode & 0o001 == 0 && prefix != real {
+      if info.st_mode & 0o001 == 0 && prefix != real && geteuid() == 0 {
         return "\(prefix) cannot be searched by other users (mode \(String(info.st_mode & 0o7777, radix: 8))), "
           + "and a sandbox's root is another user: give it o+x"
       }

@@ -37,4 +37,10 @@ int CAgentCubeProcess_mountLoopImage(int image_fd, const char *target, const cha
 /// or -errno.
 int CAgentCubeProcess_connectInNetworkNamespace(int netns_fd, uint16_t port, int timeout_ms);
 
+/// Like CAgentCubeProcess_connectInNetworkNamespace, for a server without root: a forked child
+/// (single-threaded, as setns into a user namespace requires) joins the user namespace open at
+/// `userns_fd`, then the network namespace, connects, and passes the descriptor back over a socket
+/// pair. The connected descriptor, or -errno.
+int CAgentCubeProcess_connectInNamespacesByFork(int userns_fd, int netns_fd, uint16_t port, int timeout_ms);
+
 #endif

@@ -21,6 +21,9 @@ extension RuntimeSpec {
     var cgroups: Bool
     /// The memory cgroup accounts swap (`memory.memsw.*` of cgroup v1): the limit then covers swap too.
     var swapAccounting = false
+    /// runc runs without root: one mapped id, no device rules, no process rlimit (it would count
+    /// the server's own processes), no `gid=5` for devpts (that group is not mapped).
+    var rootless = false
   }
 
   /// The capabilities a container gets by default from containers-common (podman), all of them
@@ -47,7 +50,7 @@ extension RuntimeSpec {
       Mount(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
       Mount(
         destination: "/dev/pts", type: "devpts", source: "devpts",
-        options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+        options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"] + (plan.rootless ? [] : ["gid=5"])),
       Mount(destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", tmpfsSize]),
       Mount(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
       Mount(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
@@ -76,7 +79,7 @@ extension RuntimeSpec {
 
     let mapping = [IDMapping(containerID: 0, hostID: plan.hostID, size: plan.idCount)]
     let environment = plan.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-    var resources = Resources(devices: [DeviceRule(allow: false, access: "rwm")])
+    var resources = Resources(devices: plan.rootless ? nil : [DeviceRule(allow: false, access: "rwm")])
     if plan.cgroups {
       // swap is memory plus swap in the OCI spec: equal to the limit, no swap at all, where the
       // kernel accounts swap.
@@ -90,11 +93,11 @@ extension RuntimeSpec {
         cwd: SandboxLayout.workspaceInside, capabilities: .only(plan.capabilities),
         rlimits: [
           Rlimit(type: "RLIMIT_NOFILE", hard: limits.openFiles, soft: limits.openFiles),
-          // Counted per host uid, and the sandbox's uids are its own: a process limit for the
-          // sandbox even where no pids cgroup can be made.
-          Rlimit(type: "RLIMIT_NPROC", hard: UInt64(limits.processes), soft: UInt64(limits.processes)),
           Rlimit(type: "RLIMIT_CORE", hard: 0, soft: 0),
-        ],
+        ]
+          // Counted per host uid, and the sandbox's uids are its own: a process limit for the
+          // sandbox even where no pids cgroup can be made (not rootless: the uid is the server's).
+          + (plan.rootless ? [] : [Rlimit(type: "RLIMIT_NPROC", hard: UInt64(limits.processes), soft: UInt64(limits.processes))]),
         oomScoreAdj: 500),
       root: Root(path: "rootfs", readonly: true),
       hostname: plan.hostname,
