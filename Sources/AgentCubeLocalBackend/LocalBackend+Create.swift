@@ -119,9 +119,8 @@ extension LocalBackend {
       plan.readOnlyBinds.append((layout.ssh, SandboxLayout.sshInside))
       plan.tmpfs = [("/run/sshd", "755")]
     case .command(let arguments, _):
-      plan.arguments = arguments.map { argument in
-        plan.environment.reduce(argument) { $0.replacing("${\($1.key)}", with: $1.value) }
-      }
+      let environment = plan.environment
+      plan.arguments = arguments.map { Self.expand($0, with: environment) }
     }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
@@ -175,6 +174,26 @@ extension LocalBackend {
       templates[bytes] = nil  // the next create tries again
       throw error
     }
+  }
+
+  /// `argument` with each `${NAME}` of `variables` replaced by its value, in one pass from left to
+  /// right: a value is never expanded again, whatever it holds (an SSH key's comment, say).
+  static func expand(_ argument: String, with variables: [String: String]) -> String {
+    var result = ""
+    var rest = argument[...]
+    while let start = rest.range(of: "${") {
+      result += rest[..<start.lowerBound]
+      guard let end = rest[start.upperBound...].firstIndex(of: "}"),
+        let value = variables[String(rest[start.upperBound..<end])]
+      else {
+        result += "${"
+        rest = rest[start.upperBound...]
+        continue
+      }
+      result += value
+      rest = rest[rest.index(after: end)...]
+    }
+    return result + rest
   }
 
   private func sandboxEnvironment(_ spec: SessionSpec, image: LocalImage) -> [String: String] {

@@ -98,6 +98,16 @@ struct ConfigurationTests {
     #expect(!profile.syscalls.contains { $0.action == "SCMP_ACT_ALLOW" && ($0.args ?? []).isEmpty && $0.names.contains("clone") })
   }
 
+  @Test("${NAME} in a command image's arguments is expanded once, left to right; unknown names stay")
+  func expansion() {
+    let variables = ["A": "1", "KEY": "ssh-ed25519 AAAA ${A} $(id)", "B": "${KEY}"]
+    #expect(LocalBackend.expand("x${A}y${A}", with: variables) == "x1y1")
+    #expect(LocalBackend.expand("${KEY}", with: variables) == "ssh-ed25519 AAAA ${A} $(id)", "a value is not expanded again")
+    #expect(LocalBackend.expand("${B}", with: variables) == "${KEY}")
+    #expect(LocalBackend.expand("${NOPE} ${A", with: variables) == "${NOPE} ${A")
+    #expect(LocalBackend.expand("plain", with: variables) == "plain")
+  }
+
   @Test("a state directory under a directory others may write (without the sticky bit) is refused")
   func unsafeStateDirectory() throws {
     let context = try TestContext()
