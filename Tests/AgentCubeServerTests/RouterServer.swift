@@ -14,6 +14,7 @@ struct RouterServer {
 
   static func start(
     maxConcurrentCalls: Int = 100, drainGrace: Duration = .seconds(5), rules: [InterceptorRule] = [],
+    connection: (inout ServerConnectionConfiguration) -> Void = { _ in },
     register: (inout Router) -> Void
   ) async throws -> RouterServer {
     let directory = try TemporaryDirectory()
@@ -23,6 +24,7 @@ struct RouterServer {
     configuration.unixSocketPath = directory.file("s.sock")
     configuration.connection.maxConcurrentCalls = maxConcurrentCalls
     configuration.drainGrace = drainGrace
+    connection(&configuration.connection)
     let transport = ServerTransport(
       configuration: configuration, dispatcher: router, group: MultiThreadedEventLoopGroup.singleton,
       logger: Logger(label: "test"))

@@ -81,6 +81,9 @@ public actor RawConnection {
     return Preface.parse(&bytes)
   }
 
+  // The writer must be finished before it goes, whoever closed the connection.
+  deinit { channel.outbound.finish() }
+
   /// Closes the connection.
   public func close() async {
     try? await channel.channel.close()

@@ -19,6 +19,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     /// An OpenTunnel answer arrived with OK: the rest of the stream is raw bytes.
     case tunnel
     case closed(RPCError)
+
+    var mayHaveCallsRunning: Bool {
+      switch self {
+      case .awaitingPreface, .open, .goingAway: true
+      case .tunnel, .closed: false
+      }
+    }
   }
 
   private struct PendingCall {
@@ -128,7 +135,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   private func abandon(callID: UInt32, error: RPCError) {
     guard let call = pending.removeValue(forKey: callID) else { return }
     call.timer?.cancel()
-    if let context, case .open = state {
+    // The server must hear of it in every state in which it may be running the call: also before
+    // its preface has been read here (the REQUEST went out right after ours), and after its GOAWAY.
+    if let context, state.mayHaveCallsRunning {
       var buffer = context.channel.allocator.buffer(capacity: Frame.lengthSize + Frame.headerSize)
       buffer.writeFrame(Frame(type: .cancel, callID: callID, payload: ByteBuffer()))
       context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)

@@ -28,6 +28,8 @@ public struct Frame: Sendable, Equatable {
   public static let lengthSize = 4
   /// The default and minimum accepted maximum frame size: 4 MiB.
   public static let defaultMaxFrameSize = 4 * 1024 * 1024
+  /// The smallest `max_frame_size` a side may announce (as HTTP/2's SETTINGS_MAX_FRAME_SIZE): 16 KiB.
+  public static let minimumMaxFrameSize: UInt32 = 16 * 1024
   /// Flag of a PING frame that answers another.
   public static let pingAckFlag: UInt8 = 0x01
 }

@@ -6,6 +6,17 @@ public struct ServerConnectionConfiguration: Sendable {
   public var maxConcurrentCalls: Int
   /// Implementation name sent in SETTINGS.
   public var agent: String
+  /// How long a new connection has to send the whole preface; then it is closed. Default 10 s.
+  public var prefaceTimeout: Duration = .seconds(10)
+  /// How long a connection may stay open with no call in flight; then GOAWAY (code `OK`) and close.
+  /// Default 5 min.
+  public var idleTimeout: Duration = .seconds(300)
+  /// How long a frame may take to arrive from its first byte to its last (a peer that trickles
+  /// bytes is cut off: GOAWAY `DEADLINE_EXCEEDED`). Tunnels are raw bytes and have none. Default 10 s.
+  public var frameReadTimeout: Duration = .seconds(10)
+  /// After a protocol violation, how long the calls the GOAWAY covers may still run before the
+  /// connection closes anyway. Default 10 s.
+  public var violationGrace: Duration = .seconds(10)
 
   /// The defaults above.
   public static var defaults: Self {

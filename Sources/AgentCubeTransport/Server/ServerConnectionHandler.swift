@@ -20,6 +20,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     case open
     /// GOAWAY sent or received: no new calls; close once the calls in flight are done.
     case draining
+    /// A protocol violation: GOAWAY sent, nothing more is decoded; the calls it covers are
+    /// answered (within the violation grace), then the connection closes.
+    case failing
     /// An OpenTunnel request is being decided; no more frames are decoded.
     case tunnelPending(callID: UInt32)
     case tunnel
@@ -44,6 +47,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   private var peer = "unknown"
   private var flushScheduled = false
   private var context: ChannelHandlerContext?
+  /// The one timer of the connection's current wait: the preface, a frame's remaining bytes, an
+  /// idle connection, or the grace after a violation.
+  private var timer: Scheduled<Void>?
+  /// The peer closed its side (FIN): answer what is in flight, then close.
+  private var inputClosed = false
 
   init(configuration: ServerConnectionConfiguration, dispatcher: any ServerCallDispatcher, logger: Logger) {
     self.configuration = configuration
@@ -55,13 +63,16 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   func handlerAdded(context: ChannelHandlerContext) {
     self.context = context
     peer = context.channel.remoteAddress.map { "\($0)" } ?? "unix"
+    arm(configuration.prefaceTimeout, for: .preface)
   }
 
   func handlerRemoved(context: ChannelHandlerContext) {
+    disarm()
     self.context = nil
   }
 
   func channelInactive(context: ChannelHandlerContext) {
+    disarm()
     state = .closed
     for call in calls.values {
       call.deadlineTimer?.cancel()
@@ -74,6 +85,18 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
     if event is DrainEvent {
       startDraining(code: .unavailable, message: "server is shutting down")
+    } else if case ChannelEvent.inputClosed = event {
+      // The peer will send nothing more (FIN): a half-closed peer still reads its answers.
+      inputClosed = true
+      switch state {
+      case .awaitingPreface, .tunnelPending: close()
+      case .open, .draining:
+        state = .draining
+        closeIfDrained()
+      case .failing:
+        closeIfDrained()
+      case .tunnel, .closed: context.fireUserInboundEventTriggered(event)
+      }
     } else {
       context.fireUserInboundEventTriggered(event)
     }
@@ -102,7 +125,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
   private func processCumulation() {
     guard var buffer = cumulation else { return }
-    defer { cumulation = buffer }
+    var decodedFrame = false
+    defer {
+      cumulation = buffer
+      watchPartialFrame(pending: buffer.readableBytes > 0, decodedFrame: decodedFrame)
+    }
     do {
       loop: while true {
         switch state {
@@ -111,14 +138,82 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
           try handlePreface(parsed)
         case .open, .draining:
           guard let frame = try decoder.next(from: &buffer) else { return }
+          decodedFrame = true
           try handle(frame)
-        case .tunnelPending, .tunnel, .closed:
+        case .failing, .tunnelPending, .tunnel, .closed:
           break loop
         }
       }
     } catch {
       fail(error)
     }
+  }
+
+  /// Keeps the frame read timeout while a frame is partly in: started at its first byte, not
+  /// restarted by more bytes of the same frame; with nothing pending, the idle timeout instead.
+  private func watchPartialFrame(pending: Bool, decodedFrame: Bool) {
+    switch state {
+    case .open, .draining: break
+    default: return
+    }
+    if pending {
+      guard decodedFrame || timerPurpose != .frame else { return }
+      arm(configuration.frameReadTimeout, for: .frame)
+    } else if timerPurpose == .frame || decodedFrame {
+      armIdleTimerIfIdle()
+    }
+  }
+
+  private enum TimerPurpose { case preface, frame, idle, grace, none }
+  private var timerPurpose = TimerPurpose.preface
+
+  /// With no call in flight and nothing pending, the idle timeout; else no timer (calls have
+  /// deadlines of their own).
+  private func armIdleTimerIfIdle() {
+    guard case .open = state, calls.isEmpty, (cumulation?.readableBytes ?? 0) == 0 else {
+      // Calls in flight have deadlines of their own; a partial frame, its own timer.
+      if timerPurpose == .idle || (timerPurpose == .frame && (cumulation?.readableBytes ?? 0) == 0) { disarm() }
+      return
+    }
+    arm(configuration.idleTimeout, for: .idle)
+  }
+
+  private func arm(_ delay: Duration, for purpose: TimerPurpose) {
+    timer?.cancel()
+    timerPurpose = purpose
+    guard let context else { return }
+    let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+    timer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: delay.nanosecondsClamped))) {
+      handler.value.timerFired(purpose)
+    }
+  }
+
+  private func timerFired(_ purpose: TimerPurpose) {
+    guard purpose == timerPurpose else { return }
+    timer = nil
+    timerPurpose = .none
+    switch purpose {
+    case .preface:
+      logger.debug("closing connection", metadata: ["peer": "\(peer)", "reason": "no preface in time"])
+      close()
+    case .frame:
+      fail(
+        ProtocolViolation(
+          "a frame did not arrive within \(configuration.frameReadTimeout) of its first byte", code: .deadlineExceeded))
+    case .idle:
+      logger.debug("closing idle connection", metadata: ["peer": "\(peer)"])
+      startDraining(code: .ok, message: "idle for \(configuration.idleTimeout) with no call")
+    case .grace:
+      close()
+    case .none:
+      break
+    }
+  }
+
+  private func disarm() {
+    timer?.cancel()
+    timer = nil
+    timerPurpose = .none
   }
 
   private func handlePreface(_ parsed: Preface.Parsed) throws(ProtocolViolation) {
@@ -136,6 +231,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         throw ProtocolViolation("protocol version \(version) is not supported (this server speaks 1)", code: .failedPrecondition)
       }
       state = .open
+      disarm()
+      armIdleTimerIfIdle()
       var buffer = context!.channel.allocator.buffer(capacity: 64)
       Preface.write(version: min(version, Preface.currentVersion), into: &buffer)
       let settings = WireSettings(
@@ -165,7 +262,14 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
       guard let settings = try? WireSettings(payload: frame.payload) else {
         throw ProtocolViolation("malformed SETTINGS payload")
       }
-      if settings.maxFrameSize > 0 { peerMaxFrameSize = Int(settings.maxFrameSize) }
+      if settings.maxFrameSize > 0 {
+        // As HTTP/2's SETTINGS_MAX_FRAME_SIZE: no side may ask for frames smaller than 16 KiB.
+        guard settings.maxFrameSize >= Frame.minimumMaxFrameSize else {
+          throw ProtocolViolation(
+            "max_frame_size \(settings.maxFrameSize) is below the minimum \(Frame.minimumMaxFrameSize)", code: .invalidArgument)
+        }
+        peerMaxFrameSize = Int(settings.maxFrameSize)
+      }
     case .goAway:
       startDraining(code: nil, message: "")
     case .response:
@@ -204,9 +308,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
     if isTunnel {
       state = .tunnelPending(callID: callID)
+      disarm()  // tunnel bytes have no frame timing
       context!.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
     }
     start(callID: callID, request: request)
+    if timerPurpose == .idle { disarm() }
   }
 
   // MARK: - Calls
@@ -317,14 +423,22 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     case .open:
       if let code { sendGoAway(code: code, message: message) }
       state = .draining
+      if timerPurpose == .idle { disarm() }
       closeIfDrained()
-    case .draining, .tunnelPending, .tunnel, .closed:
+    case .draining, .failing, .tunnelPending, .tunnel, .closed:
       break
     }
   }
 
   private func closeIfDrained() {
-    if case .draining = state, calls.isEmpty { close() }
+    switch state {
+    case .draining, .failing:
+      if calls.isEmpty { close() }
+    case .open:
+      if inputClosed && calls.isEmpty { close() } else { armIdleTimerIfIdle() }
+    default:
+      break
+    }
   }
 
   private func sendGoAway(code: StatusCode, message: String) {
@@ -334,15 +448,22 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     write(buffer)
   }
 
+  /// A protocol violation: GOAWAY naming the highest call id received, nothing more decoded, and
+  /// the calls the GOAWAY covers still answered (§8), within the violation grace.
   private func fail(_ error: any Error) {
     let violation = error as? ProtocolViolation ?? ProtocolViolation("\(error)")
     logger.debug("closing connection", metadata: ["peer": "\(peer)", "reason": "\(violation.message)"])
     switch state {
-    case .open, .draining, .awaitingPreface: sendGoAway(code: violation.code, message: violation.message)
-    case .tunnelPending, .tunnel, .closed: break
+    case .open, .draining, .awaitingPreface:
+      sendGoAway(code: violation.code, message: violation.message)
+      state = .failing
+      cumulation = nil
+      context?.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+      arm(configuration.violationGrace, for: .grace)
+      closeIfDrained()
+    case .failing, .tunnelPending, .tunnel, .closed:
+      break
     }
-    state = .closed
-    close()
   }
 
   private func close() {
