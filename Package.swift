@@ -168,6 +168,7 @@ let package = Package(
       name: "AgentCubeTransportTests",
       dependencies: [
         "AgentCubeTransport",
+        "AgentCubeCore",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOEmbedded", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),

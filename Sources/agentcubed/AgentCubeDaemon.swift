@@ -30,6 +30,13 @@ struct AgentCubeDaemon: AsyncParsableCommand {
     _ = CAgentCubeProcess_setMmapThreshold(128 * 1024)
     var logger = Logger(label: "agentcubed")
     logger.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
+    // Every connection and tunnel holds descriptors: use all the hard limit allows.
+    var files = rlimit()
+    if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &files) == 0, files.rlim_cur < files.rlim_max {
+      files.rlim_cur = files.rlim_max
+      _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &files)
+    }
+    logger.debug("descriptor limit", metadata: ["rlimit.nofile": "\(files.rlim_cur)"])
 
     try FileManager.default.createDirectory(
       atPath: options.stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])

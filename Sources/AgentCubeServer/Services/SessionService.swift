@@ -164,11 +164,7 @@ public struct SessionService: Sendable {
   }
 
   /// A short reason for a connect failure, without NIO's internal dumps.
-  static func reason(_ error: any Error) -> String {
-    if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
-    if error is ChannelError { return "connection failed" }
-    return "connection failed"
-  }
+  static func reason(_ error: any Error) -> String { ConnectionErrorText.describe(error) }
 
   static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }

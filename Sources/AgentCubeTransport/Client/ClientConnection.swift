@@ -61,7 +61,7 @@ public final class ClientConnection: Sendable {
       case .tcp(let host, let port): channel = try await bootstrap.connect(host: host, port: port).get()
       }
     } catch {
-      throw RPCError.unavailable("cannot connect to \(target): \(error)")
+      throw RPCError.unavailable("cannot connect to \(target): \(ConnectionErrorText.describe(error))")
     }
     let handler = try await channel.eventLoop.submit {
       NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self), eventLoop: channel.eventLoop)

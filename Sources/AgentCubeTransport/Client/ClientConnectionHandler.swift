@@ -222,7 +222,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   }
 
   func errorCaught(context: ChannelHandlerContext, error: any Error) {
-    failAll(RPCError.unavailable("connection failed: \(error)"))
+    failAll(RPCError.unavailable("connection failed: \(ConnectionErrorText.describe(error))"))
     context.close(promise: nil)
   }
 
