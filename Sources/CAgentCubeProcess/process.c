@@ -70,44 +70,6 @@ int CAgentCubeProcess_mountLoopImage(int image_fd, const char *target, const cha
   return result;
 }
 
-int CAgentCubeProcess_connectInNetworkNamespace(int netns_fd, uint16_t port, int timeout_ms) {
-  if (setns(netns_fd, CLONE_NEWNET) != 0) return -errno;
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  struct sockaddr_in address;
-  memset(&address, 0, sizeof address);
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
-    if (errno != EINPROGRESS) {
-      int error = errno;
-      close(fd);
-      return -error;
-    }
-    struct pollfd entry = {.fd = fd, .events = POLLOUT};
-    int ready;
-    do {
-      ready = poll(&entry, 1, timeout_ms);
-    } while (ready < 0 && errno == EINTR);
-    if (ready <= 0) {
-      close(fd);
-      return ready == 0 ? -ETIMEDOUT : -errno;
-    }
-    int error = 0;
-    socklen_t length = sizeof error;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
-    if (error != 0) {
-      close(fd);
-      return -error;
-    }
-  }
-  return fd;
-}
-
-#include <signal.h>
-#include <sys/wait.h>
-
 static int connect_loopback(uint16_t port, int timeout_ms) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
@@ -137,6 +99,14 @@ static int connect_loopback(uint16_t port, int timeout_ms) {
   }
   return fd;
 }
+
+int CAgentCubeProcess_connectInNetworkNamespace(int netns_fd, uint16_t port, int timeout_ms) {
+  if (setns(netns_fd, CLONE_NEWNET) != 0) return -errno;
+  return connect_loopback(port, timeout_ms);
+}
+
+#include <signal.h>
+#include <sys/wait.h>
 
 int CAgentCubeProcess_connectInNamespacesByFork(int userns_fd, int netns_fd, uint16_t port, int timeout_ms) {
   int pair[2];

@@ -13,18 +13,10 @@ import Testing
 /// the server close the connection (the end of the stream at the client: its descriptor is gone).
 @Suite struct ConnectionLifecycleTests {
   private func withServer(
-    _ configure: @escaping (inout ServerConnectionConfiguration) -> Void = { _ in },
+    _ configure: (inout ServerConnectionConfiguration) -> Void = { _ in },
     _ body: (RouterServer, Probe) async throws -> Void
   ) async throws {
-    let probe = Probe()
-    let server = try await RouterServer.start(connection: configure) { TestMethods.register(on: &$0, probe: probe) }
-    do {
-      try await body(server, probe)
-    } catch {
-      await server.stop()
-      throw error
-    }
-    await server.stop()
+    try await RouterServer.withTestMethods(connection: configure, body)
   }
 
   private func request(_ method: MethodDescriptor, _ text: String = "") throws -> WireRequest {

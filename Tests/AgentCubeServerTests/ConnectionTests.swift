@@ -14,15 +14,7 @@ import Testing
   private func withServer(
     maxConcurrentCalls: Int = 100, _ body: (RouterServer, Probe) async throws -> Void
   ) async throws {
-    let probe = Probe()
-    let server = try await RouterServer.start(maxConcurrentCalls: maxConcurrentCalls) { TestMethods.register(on: &$0, probe: probe) }
-    do {
-      try await body(server, probe)
-    } catch {
-      await server.stop()
-      throw error
-    }
-    await server.stop()
+    try await RouterServer.withTestMethods(maxConcurrentCalls: maxConcurrentCalls, body)
   }
 
   @Test func unknownMethodIsUnimplemented() async throws {

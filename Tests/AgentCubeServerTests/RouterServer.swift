@@ -32,6 +32,24 @@ struct RouterServer {
     return RouterServer(transport: transport, directory: directory)
   }
 
+  /// Runs `body` with a server of ``TestMethods`` (and its probe), then stops it, whatever happened.
+  static func withTestMethods(
+    maxConcurrentCalls: Int = 100, connection: (inout ServerConnectionConfiguration) -> Void = { _ in },
+    _ body: (RouterServer, Probe) async throws -> Void
+  ) async throws {
+    let probe = Probe()
+    let server = try await RouterServer.start(maxConcurrentCalls: maxConcurrentCalls, connection: connection) {
+      TestMethods.register(on: &$0, probe: probe)
+    }
+    do {
+      try await body(server, probe)
+    } catch {
+      await server.stop()
+      throw error
+    }
+    await server.stop()
+  }
+
   func connect() async throws -> ClientConnection {
     try await ClientConnection.connect(to: .unixSocket(path: socketPath))
   }
