@@ -47,7 +47,7 @@ struct TunnelPortForwarderTests {
       try await withForwarder(client, sessionID: UUID().uuidString.lowercased()) { port, errors in
         let echoed = try await exchange(port: port, ByteBuffer(string: "anyone there?\n"))
         #expect(echoed.readableBytes == 0)
-        let reported = try await withTimeout(.seconds(5), "the connection's error") { await errors.first() }
+        let reported = try await withTimeout(.seconds(20), "the connection's error") { await errors.first() }
         #expect(reported?.contains("NOT_FOUND") == true, "\(reported ?? "none")")
         // The forwarder goes on: the next connection is served (and refused) the same way.
         #expect(try await exchange(port: port, ByteBuffer(string: "again\n")).readableBytes == 0)

@@ -69,7 +69,7 @@ final class Probe: Sendable {
 
   func report(_ event: String) { continuation.yield(event) }
 
-  func next(timeout: Duration = .seconds(5)) async throws -> String? {
+  func next(timeout: Duration = .seconds(20)) async throws -> String? {
     let stream = stream
     return try await withTimeout(timeout, "probe event") {
       var iterator = stream.makeAsyncIterator()

@@ -118,7 +118,7 @@ import Testing
       let connections = server.server.connectionCount
       try await alice.withTunnel(sessionID: session.id) { tunnel in
         try await tunnel.outbound.write(ByteBuffer(string: "ping\n"))
-        try await withTimeout(.seconds(5), "tunnel end after delete") {
+        try await withTimeout(.seconds(20), "tunnel end after delete") {
           var iterator = tunnel.inbound.makeAsyncIterator()
           _ = try await iterator.next()
           _ = try await alice.deleteSession(.init(sessionID: session.id))
@@ -141,7 +141,7 @@ import Testing
       try await alice.withTunnel(sessionID: session.id) { tunnel in
         let block = ByteBuffer(repeating: 0x5A, count: 64 * 1024)
         try await tunnel.outbound.write(block)
-        try await withTimeout(.seconds(5), "tunnel end after the sandbox died") {
+        try await withTimeout(.seconds(20), "tunnel end after the sandbox died") {
           var iterator = tunnel.inbound.makeAsyncIterator()
           _ = try await iterator.next()
           #expect(kill(-pid, SIGKILL) == 0)

@@ -3,7 +3,8 @@ public import NIOCore
 import NIOPosix
 
 /// A byte-level client for protocol tests: sends exactly the bytes a test chooses and reads
-/// what the server answers.
+/// what the server answers. Reads wait at most 20 s by default: a bound against hangs, generous
+/// because the whole suite shares two cores; what is awaited normally comes in milliseconds.
 public actor RawConnection {
   private let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
   private var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
@@ -61,22 +62,22 @@ public actor RawConnection {
   }
 
   /// Reads until at least `count` bytes are buffered or the peer closes; returns what is there.
-  public func read(atLeast count: Int, timeout: Duration = .seconds(5)) async throws -> ByteBuffer {
+  public func read(atLeast count: Int, timeout: Duration = .seconds(20)) async throws -> ByteBuffer {
     try await withTimeout(timeout, "reading \(count) bytes") { try await self.readUnbounded(atLeast: count) }
   }
 
   /// Reads everything until the peer closes the connection.
-  public func readToEnd(timeout: Duration = .seconds(5)) async throws -> ByteBuffer {
+  public func readToEnd(timeout: Duration = .seconds(20)) async throws -> ByteBuffer {
     try await read(atLeast: .max, timeout: timeout)
   }
 
   /// Returns the next frame (or `nil` at end of stream); read the preface first.
-  public func readFrame(timeout: Duration = .seconds(5)) async throws -> Frame? {
+  public func readFrame(timeout: Duration = .seconds(20)) async throws -> Frame? {
     try await withTimeout(timeout, "reading a frame") { try await self.readFrameUnbounded() }
   }
 
   /// Reads the server's 8-byte preface.
-  public func readPreface(timeout: Duration = .seconds(5)) async throws -> Preface.Parsed? {
+  public func readPreface(timeout: Duration = .seconds(20)) async throws -> Preface.Parsed? {
     var bytes = try await read(atLeast: Preface.length, timeout: timeout)
     return Preface.parse(&bytes)
   }
