@@ -77,13 +77,14 @@ struct AgentCubeDaemon: AsyncParsableCommand {
           "the socket directory \(directory) must be a directory of uid \(geteuid()) that others cannot write")
       }
     }
+    var transport = ServerTransport.Configuration(
+      unixSocketPath: options.unixSocket.isEmpty ? nil : options.unixSocket, tcp: options.parsedTCP,
+      connection: .init(maxFrameSize: options.maxFrameSize, maxConcurrentCalls: options.maxConcurrentCalls, agent: "agentcubed/0.1"),
+      drainGrace: .seconds(options.drainGrace))
+    transport.maxConnections = options.maxConnections
+    transport.maxConnectionsPerPeer = options.maxConnectionsPerPeer
     let server = SessionServer(
-      configuration: .init(
-        transport: .init(
-          unixSocketPath: options.unixSocket.isEmpty ? nil : options.unixSocket, tcp: options.parsedTCP,
-          connection: .init(maxFrameSize: options.maxFrameSize, maxConcurrentCalls: options.maxConcurrentCalls, agent: "agentcubed/0.1"),
-          drainGrace: .seconds(options.drainGrace)),
-        policy: policy),
+      configuration: .init(transport: transport, policy: policy),
       backend: backend, authenticator: authenticator, logger: logger)
 
     let group = ServiceGroup(

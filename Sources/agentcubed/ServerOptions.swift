@@ -48,6 +48,12 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "How often expired and idle sessions are reaped, in milliseconds. Env: AGENTCUBE_REAP_INTERVAL_MS.")
   var reapIntervalMs: Int = env("AGENTCUBE_REAP_INTERVAL_MS").flatMap(Int.init) ?? 1000
 
+  @Option(help: "Open connections at most (tunnels included); more get GOAWAY RESOURCE_EXHAUSTED. Env: AGENTCUBE_MAX_CONNECTIONS.")
+  var maxConnections: Int = env("AGENTCUBE_MAX_CONNECTIONS").flatMap(Int.init) ?? 8192
+
+  @Option(help: "Open connections from one peer (uid on the Unix socket, IP address on TCP) at most. Env: AGENTCUBE_MAX_CONNECTIONS_PER_PEER.")
+  var maxConnectionsPerPeer: Int = env("AGENTCUBE_MAX_CONNECTIONS_PER_PEER").flatMap(Int.init) ?? 2048
+
   @Option(help: "Largest frame accepted, in bytes. Env: AGENTCUBE_MAX_FRAME_SIZE.")
   var maxFrameSize: Int = env("AGENTCUBE_MAX_FRAME_SIZE").flatMap(Int.init) ?? 4 * 1024 * 1024
 

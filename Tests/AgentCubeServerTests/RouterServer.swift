@@ -15,6 +15,7 @@ struct RouterServer {
   static func start(
     maxConcurrentCalls: Int = 100, drainGrace: Duration = .seconds(5), rules: [InterceptorRule] = [],
     connection: (inout ServerConnectionConfiguration) -> Void = { _ in },
+    transport: (inout ServerTransport.Configuration) -> Void = { _ in },
     register: (inout Router) -> Void
   ) async throws -> RouterServer {
     let directory = try TemporaryDirectory()
@@ -25,6 +26,7 @@ struct RouterServer {
     configuration.connection.maxConcurrentCalls = maxConcurrentCalls
     configuration.drainGrace = drainGrace
     connection(&configuration.connection)
+    transport(&configuration)
     let transport = ServerTransport(
       configuration: configuration, dispatcher: router, group: MultiThreadedEventLoopGroup.singleton,
       logger: Logger(label: "test"))
@@ -35,10 +37,13 @@ struct RouterServer {
   /// Runs `body` with a server of ``TestMethods`` (and its probe), then stops it, whatever happened.
   static func withTestMethods(
     maxConcurrentCalls: Int = 100, connection: (inout ServerConnectionConfiguration) -> Void = { _ in },
+    transport: (inout ServerTransport.Configuration) -> Void = { _ in },
     _ body: (RouterServer, Probe) async throws -> Void
   ) async throws {
     let probe = Probe()
-    let server = try await RouterServer.start(maxConcurrentCalls: maxConcurrentCalls, connection: connection) {
+    let server = try await RouterServer.start(
+      maxConcurrentCalls: maxConcurrentCalls, connection: connection, transport: transport
+    ) {
       TestMethods.register(on: &$0, probe: probe)
     }
     do {
@@ -82,10 +87,15 @@ final class Probe: Sendable {
 enum TestMethods {
   static let echo = MethodDescriptor(service: "test.Service", method: "Echo")
   static let block = MethodDescriptor(service: "test.Service", method: "Block")
+  static let peer = MethodDescriptor(service: "test.Service", method: "Peer")
 
   /// Echo answers `service` back as `version`; Block waits until cancelled and reports it.
   static func register(on router: inout Router, probe: Probe) {
     router.register(echo) { (request: HealthCheckRequest, _) in HealthCheckResponse(version: request.service) }
+    // Answers the peer's credentials as the transport saw them: "pid uid gid", or "none".
+    router.register(peer) { (_: HealthCheckRequest, context) in
+      HealthCheckResponse(version: context.peerCredentials.map { "\($0.pid) \($0.uid) \($0.gid)" } ?? "none")
+    }
     router.register(block) { (request: HealthCheckRequest, _) -> HealthCheckResponse in
       probe.report("started")
       do {

@@ -57,8 +57,9 @@ public struct Router: ServerCallDispatcher {
     guard let route = routes[call.method] else {
       return .response(WireResponse(code: .unimplemented, statusMessage: "unknown method '\(call.method.prefix(200))'"))
     }
-    let context = ServerContext(
+    var context = ServerContext(
       method: route.method, callID: call.callID, peer: call.peer, deadline: call.deadline, eventLoop: call.eventLoop)
+    context.peerCredentials = call.peerCredentials
     do {
       let response = try await route.chain(ServerRequest(metadata: call.metadata, message: call.message), context)
       let wire = WireResponse(code: .ok, message: response.message, trailers: response.trailers)

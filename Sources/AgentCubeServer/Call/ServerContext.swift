@@ -1,4 +1,5 @@
 public import AgentCubeCore
+public import AgentCubeTransport
 public import NIOCore
 
 /// What a handler and its interceptors know about a call besides its message.
@@ -9,6 +10,8 @@ public struct ServerContext: Sendable {
   public let callID: UInt32
   /// The peer's address.
   public let peer: String
+  /// The peer process's pid, uid and gid on the Unix socket (`SO_PEERCRED`); `nil` on TCP.
+  public var peerCredentials: PeerCredentials?
   /// When the call's deadline passes, if it has one.
   public let deadline: ContinuousClock.Instant?
   /// The connection's event loop (a tunnel's target must be created on it).

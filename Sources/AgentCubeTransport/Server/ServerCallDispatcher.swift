@@ -16,12 +16,14 @@ public struct IncomingCall: Sendable {
   public var deadline: ContinuousClock.Instant?
   /// The peer's address, for logs.
   public var peer: String
+  /// The peer process's pid, uid and gid on a Unix socket (`SO_PEERCRED`); `nil` on TCP.
+  public var peerCredentials: PeerCredentials?
   /// The connection's event loop; a tunnel's target channel must be created on it.
   public var eventLoop: any EventLoop
 
   public init(
     callID: UInt32, method: String, metadata: Metadata, message: [UInt8], deadline: ContinuousClock.Instant?,
-    peer: String, eventLoop: any EventLoop
+    peer: String, peerCredentials: PeerCredentials? = nil, eventLoop: any EventLoop
   ) {
     self.callID = callID
     self.method = method
@@ -29,6 +31,7 @@ public struct IncomingCall: Sendable {
     self.message = message
     self.deadline = deadline
     self.peer = peer
+    self.peerCredentials = peerCredentials
     self.eventLoop = eventLoop
   }
 }

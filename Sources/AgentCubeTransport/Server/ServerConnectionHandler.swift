@@ -53,16 +53,22 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   /// The peer closed its side (FIN): answer what is in flight, then close.
   private var inputClosed = false
 
-  init(configuration: ServerConnectionConfiguration, dispatcher: any ServerCallDispatcher, logger: Logger) {
+  private let peerCredentials: PeerCredentials?
+
+  init(
+    configuration: ServerConnectionConfiguration, dispatcher: any ServerCallDispatcher, peer: PeerIdentity,
+    logger: Logger
+  ) {
     self.configuration = configuration
     self.dispatcher = dispatcher
     self.logger = logger
     self.decoder = FrameDecoder(maxFrameSize: configuration.maxFrameSize)
+    self.peer = peer.description
+    self.peerCredentials = peer.credentials
   }
 
   func handlerAdded(context: ChannelHandlerContext) {
     self.context = context
-    peer = context.channel.remoteAddress.map { "\($0)" } ?? "unix"
     arm(configuration.prefaceTimeout, for: .preface)
   }
 
@@ -324,7 +330,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
       request.timeoutMicros == 0 ? nil : .now + .microseconds(Int64(clamping: request.timeoutMicros))
     let call = IncomingCall(
       callID: callID, method: request.method, metadata: request.metadata, message: request.message,
-      deadline: deadline, peer: peer, eventLoop: eventLoop)
+      deadline: deadline, peer: peer, peerCredentials: peerCredentials, eventLoop: eventLoop)
     let dispatcher = dispatcher
     let handler = NIOLoopBound(self, eventLoop: eventLoop)
     let task = Task {

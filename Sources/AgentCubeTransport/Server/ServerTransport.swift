@@ -16,6 +16,12 @@ public final class ServerTransport: Sendable {
     public var connection: ServerConnectionConfiguration
     /// How long shutdown waits for calls in flight before closing connections. Default 10 s.
     public var drainGrace: Duration
+    /// Open connections (tunnels included) at most; one more gets GOAWAY `RESOURCE_EXHAUSTED` and
+    /// is closed. Default 8,192.
+    public var maxConnections = 8192
+    /// Open connections from one peer at most (one uid on the Unix socket, one IP address on TCP).
+    /// Default 2,048.
+    public var maxConnectionsPerPeer = 2048
 
     /// No listeners, default limits and drain grace.
     public static var defaults: Self {
@@ -42,7 +48,14 @@ public final class ServerTransport: Sendable {
   private struct State {
     var listeners: [any Channel] = []
     var connections: [ObjectIdentifier: any Channel] = [:]
+    var perPeer: [String: Int] = [:]
     var draining = false
+  }
+
+  private enum Admission {
+    case accepted
+    case draining
+    case refused(String)
   }
 
   private let configuration: Configuration
@@ -119,14 +132,18 @@ public final class ServerTransport: Sendable {
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
       .childChannelOption(.allowRemoteHalfClosure, value: true)
       .childChannelInitializer { [weak self] channel in
-        channel.eventLoop.makeCompletedFuture {
-          if let self, self.track(channel) == false {
+        PeerIdentity.of(channel).flatMapThrowing { peer in
+          switch self?.admit(channel, peer: peer) ?? .draining {
+          case .draining:
             channel.close(promise: nil)
-            return
+          case .refused(let reason):
+            logger.warning("connection refused", metadata: ["peer": "\(peer.description)", "reason": "\(reason)"])
+            try channel.pipeline.syncOperations.addHandler(ConnectionRefusal(reason: reason))
+          case .accepted:
+            let handler = ServerConnectionHandler(
+              configuration: connectionConfiguration, dispatcher: dispatcher, peer: peer, logger: logger)
+            try channel.pipeline.syncOperations.addHandler(handler)
           }
-          let handler = ServerConnectionHandler(
-            configuration: connectionConfiguration, dispatcher: dispatcher, logger: logger)
-          try channel.pipeline.syncOperations.addHandler(handler)
         }
       }
   }
@@ -135,20 +152,32 @@ public final class ServerTransport: Sendable {
     state.withLock { $0.listeners.append(listener) }
   }
 
-  /// Remembers an accepted connection until it closes; refuses it while draining.
-  private func track(_ channel: any Channel) -> Bool {
+  /// Remembers an accepted connection until it closes; refuses it while draining or over a limit.
+  private func admit(_ channel: any Channel, peer: PeerIdentity) -> Admission {
     let id = ObjectIdentifier(channel)
-    let accepted = state.withLock { state in
-      guard !state.draining else { return false }
+    let (maxTotal, maxPerPeer) = (configuration.maxConnections, configuration.maxConnectionsPerPeer)
+    let admission = state.withLock { state -> Admission in
+      guard !state.draining else { return .draining }
+      guard state.connections.count < maxTotal else {
+        return .refused("too many connections (the server's limit is \(maxTotal)); retry later")
+      }
+      guard state.perPeer[peer.limitKey, default: 0] < maxPerPeer else {
+        return .refused("too many connections from \(peer.limitKey) (limit \(maxPerPeer)); close some or retry later")
+      }
       state.connections[id] = channel
-      return true
+      state.perPeer[peer.limitKey, default: 0] += 1
+      return .accepted
     }
-    if accepted {
+    if case .accepted = admission {
       channel.closeFuture.whenComplete { [weak self] _ in
-        _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
+        self?.state.withLock { state in
+          state.connections.removeValue(forKey: id)
+          let left = state.perPeer[peer.limitKey, default: 1] - 1
+          state.perPeer[peer.limitKey] = left > 0 ? left : nil
+        }
       }
     }
-    return accepted
+    return admission
   }
 }
 
