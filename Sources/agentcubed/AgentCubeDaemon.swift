@@ -100,6 +100,7 @@ struct AgentCubeDaemon: AsyncParsableCommand {
     policy.maxTTLSeconds = options.maxTTL
     policy.defaultTTLSeconds = options.defaultTTL
     policy.defaultIdleTimeoutSeconds = options.idleTimeout
+    policy.maxSessionsPerIdentity = options.maxSessionsPerIdentity
     return policy
   }
 

@@ -48,6 +48,9 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "How often expired and idle sessions are reaped, in milliseconds. Env: AGENTCUBE_REAP_INTERVAL_MS.")
   var reapIntervalMs: Int = env("AGENTCUBE_REAP_INTERVAL_MS").flatMap(Int.init) ?? 1000
 
+  @Option(help: "Live sessions one caller may have at once; one more is RESOURCE_EXHAUSTED. Env: AGENTCUBE_MAX_SESSIONS_PER_IDENTITY.")
+  var maxSessionsPerIdentity: Int = env("AGENTCUBE_MAX_SESSIONS_PER_IDENTITY").flatMap(Int.init) ?? 32
+
   @Option(help: "Open connections at most (tunnels included); more get GOAWAY RESOURCE_EXHAUSTED. Env: AGENTCUBE_MAX_CONNECTIONS.")
   var maxConnections: Int = env("AGENTCUBE_MAX_CONNECTIONS").flatMap(Int.init) ?? 8192
 

@@ -71,3 +71,31 @@ import Testing
     }
   }
 }
+
+/// PINGs: answered, but a flood is a violation.
+@Suite struct PingAbuseTests {
+  @Test("PINGs faster than the minimum interval: a few are answered, then GOAWAY RESOURCE_EXHAUSTED")
+  func pingFlood() async throws {
+    try await RouterServer.withTestMethods(connection: { $0.minPingInterval = .seconds(60) }) { server, _ in
+      let raw = try await RawConnection.connect(unixSocket: server.socketPath)
+      try await raw.sendPreface()
+      var pings = ByteBuffer()
+      for index in 0..<6 {
+        pings.writeFrame(Frame(type: .ping, callID: 0, payload: ByteBuffer(bytes: [UInt8](repeating: UInt8(index), count: 8))))
+      }
+      try await raw.send(pings)
+      #expect(try await raw.readPreface() == .preface(version: 1))
+      #expect(try await raw.readFrame()?.type == .settings)
+      var acks = 0
+      var goAway: WireGoAway?
+      while let frame = try await raw.readFrame() {
+        if frame.type == .ping { acks += 1 }
+        if frame.type == .goAway { goAway = try WireGoAway(payload: frame.payload) }
+      }
+      // The first, then 3 strikes tolerated: 4 answered; the 5th is one too many.
+      #expect(acks == 4)
+      #expect(goAway?.code == .resourceExhausted && goAway?.message.contains("too many pings") == true)
+      await raw.close()
+    }
+  }
+}

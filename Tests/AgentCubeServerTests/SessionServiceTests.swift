@@ -10,6 +10,44 @@ import Testing
   private let aliceKey =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@test"
 
+  @Test("a caller at its session quota gets RESOURCE_EXHAUSTED, concurrent creates included; others are not affected")
+  func sessionQuota() async throws {
+    var policy = SessionPolicy.defaults
+    policy.minTTLSeconds = 1
+    policy.defaultImage = "echo"
+    policy.maxSessionsPerIdentity = 2
+    try await TestServer.with(policy: policy) { server in
+      let alice = server.client(token: TestServer.Token.alice).sessions
+      // Four at once against a quota of two: exactly two succeed.
+      let outcomes = await withTaskGroup(of: StatusCode.self) { group in
+        for _ in 0..<4 {
+          group.addTask {
+            do {
+              _ = try await alice.createSession(.init(ttlSeconds: 120))
+              return .ok
+            } catch let error as RPCError {
+              return error.code
+            } catch {
+              return .unknown
+            }
+          }
+        }
+        return await group.reduce(into: [StatusCode]()) { $0.append($1) }
+      }
+      #expect(outcomes.filter { $0 == .ok }.count == 2, "\(outcomes)")
+      #expect(outcomes.filter { $0 == .resourceExhausted }.count == 2, "\(outcomes)")
+      let refused = await #expect(throws: RPCError.self) { try await alice.createSession(.init(ttlSeconds: 120)) }
+      #expect(refused?.message.contains("session quota reached: 2 live sessions per caller") == true)
+      // Another caller has a quota of its own.
+      let bob = server.client(token: TestServer.Token.bob).sessions
+      _ = try await bob.createSession(.init(ttlSeconds: 120))
+      // A deleted session frees its place.
+      let mine = try await alice.listSessions(.init()).sessions
+      _ = try await alice.deleteSession(.init(sessionID: mine[0].id))
+      _ = try await alice.createSession(.init(ttlSeconds: 120))
+    }
+  }
+
   @Test func createGetRenewDelete() async throws {
     try await TestServer.with { server in
       let alice = server.client(token: TestServer.Token.alice).sessions

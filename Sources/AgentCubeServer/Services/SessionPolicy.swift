@@ -18,6 +18,9 @@ public struct SessionPolicy: Sendable {
   public var maxMetadataKeyLength: Int
   /// Longest metadata value (bytes). Default 4096.
   public var maxMetadataValueLength: Int
+  /// Live sessions one caller may have at once (creates in flight included); one more is
+  /// `RESOURCE_EXHAUSTED`. Default 32.
+  public var maxSessionsPerIdentity = 32
 
   /// The defaults above.
   public static var defaults: Self {

@@ -16,6 +16,7 @@ public struct SessionService: Sendable {
   private let tunnelConnectTimeout: Duration
   private let logger: Logger
   private let tunnels = TunnelRegistry()
+  private let creations = CreationsInFlight()
 
   public init(backend: any SessionBackend, policy: SessionPolicy, tunnelConnectTimeout: Duration = .seconds(5), logger: Logger) {
     self.backend = backend
@@ -51,6 +52,13 @@ public struct SessionService: Sendable {
       idleTimeoutSeconds: request.idleTimeoutSeconds == 0 ? policy.defaultIdleTimeoutSeconds : request.idleTimeoutSeconds,
       sshPublicKey: key, metadata: request.metadata, createdAtMs: Self.nowMs())
     let deadline = context.deadline ?? .now + policy.startTimeout
+    // The quota counts live sessions and creates still under way, so concurrent creates cannot pass it.
+    let live = try await backend.sessions(createdBy: caller.identity.username).count
+    guard creations.reserve(for: caller.identity.username, live: live, limit: policy.maxSessionsPerIdentity) else {
+      throw RPCError.resourceExhausted(
+        "session quota reached: \(policy.maxSessionsPerIdentity) live sessions per caller; delete one or retry after one ends")
+    }
+    defer { creations.release(for: caller.identity.username) }
     let session = try await backend.createSession(spec, caller: caller, deadline: deadline)
     logger.info("session created", metadata: ["session.id": "\(id)", "identity": "\(caller.identity)", "session.image": "\(image)"])
     return CreateSessionResponse(session: session)

@@ -17,6 +17,11 @@ public struct ServerConnectionConfiguration: Sendable {
   /// After a protocol violation, how long the calls the GOAWAY covers may still run before the
   /// connection closes anyway. Default 10 s.
   public var violationGrace: Duration = .seconds(10)
+  /// The least time a client should leave between two PINGs. Default 1 s.
+  public var minPingInterval: Duration = .seconds(1)
+  /// PINGs sooner than ``minPingInterval`` tolerated in a row; one more is GOAWAY
+  /// `RESOURCE_EXHAUSTED` ("too many pings"). Default 3.
+  public var maxPingStrikes = 3
 
   /// The defaults above.
   public static var defaults: Self {

@@ -52,6 +52,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   private var timer: Scheduled<Void>?
   /// The peer closed its side (FIN): answer what is in flight, then close.
   private var inputClosed = false
+  /// When the last PING came, and how many came too soon in a row.
+  private var lastPing: NIODeadline?
+  private var pingStrikes = 0
 
   private let peerCredentials: PeerCredentials?
 
@@ -261,6 +264,18 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
       }
     case .ping:
       guard frame.flags & Frame.pingAckFlag == 0 else { return }
+      let now = NIODeadline.now()
+      let minimum = TimeAmount.nanoseconds(Int64(clamping: configuration.minPingInterval.nanosecondsClamped))
+      if let last = lastPing, now - last < minimum {
+        pingStrikes += 1
+        guard pingStrikes <= configuration.maxPingStrikes else {
+          throw ProtocolViolation(
+            "too many pings: at most one per \(configuration.minPingInterval)", code: .resourceExhausted)
+        }
+      } else {
+        pingStrikes = 0
+      }
+      lastPing = now
       var buffer = context!.channel.allocator.buffer(capacity: Frame.lengthSize + Frame.headerSize + 8)
       buffer.writeFrame(Frame(type: .ping, flags: Frame.pingAckFlag, callID: 0, payload: frame.payload))
       write(buffer)
