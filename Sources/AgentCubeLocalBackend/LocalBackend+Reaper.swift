@@ -137,11 +137,7 @@ extension LocalBackend {
     // same but then poll for the end in 100 ms steps. Only while the pid is still the init's.
     if let process, process.isAlive {
       kill(process.pid, SIGKILL)
-      let deadline = ContinuousClock.now + .seconds(2)
-      while process.isAlive && ContinuousClock.now < deadline {
-        _ = ChildProcess.reap(process.pid)
-        if Task.isCancelled { usleep(500) } else { try? await Task.sleep(for: .microseconds(500)) }
-      }
+      await waitUntilGone(process)
     }
     if let runc = isolation.runc {
       do {
@@ -154,18 +150,24 @@ extension LocalBackend {
     }
     if let relay = network { isolation.userModeNetwork?.stop(relay) }
     if let process {
-      // SIGKILL was sent to the whole pid namespace; the init is gone within moments. Bounded.
-      let deadline = ContinuousClock.now + .seconds(2)
-      while process.isAlive && ContinuousClock.now < deadline {
-        _ = ChildProcess.reap(process.pid)
-        if Task.isCancelled { usleep(1000) } else { try? await Task.sleep(for: .milliseconds(1)) }
-      }
-      _ = ChildProcess.reap(process.pid)
+      await waitUntilGone(process)
       if process.isAlive { killed = false }
     }
     guard killed else { return false }
     isolation.workspaceVolumes?.unmount(layout.volume)
     TreeRemover.removeInBackground(layout.root, logger: logger)
     return true
+  }
+
+  /// Waits (at most 2 s) until a sandbox init that got SIGKILL has ended, collecting it when it is
+  /// this process's child (the server is a child subreaper).
+  private func waitUntilGone(_ process: ProcessIdentity) async {
+    let deadline = ContinuousClock.now + .seconds(2)
+    while process.isAlive && ContinuousClock.now < deadline {
+      _ = ChildProcess.reap(process.pid)
+      // A plain sleep when cancelled: Task.sleep would return at once, spinning.
+      if Task.isCancelled { usleep(500) } else { try? await Task.sleep(for: .microseconds(500)) }
+    }
+    _ = ChildProcess.reap(process.pid)
   }
 }

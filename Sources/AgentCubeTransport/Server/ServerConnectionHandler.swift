@@ -15,7 +15,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   /// Asks a connection to finish its calls and close (server shutdown).
   struct DrainEvent: Sendable {}
 
-  private enum State {
+  enum State {
     case awaitingPreface
     case open
     /// GOAWAY sent or received: no new calls; close once the calls in flight are done.
@@ -29,34 +29,36 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     case closed
   }
 
-  private struct InFlightCall {
+  struct InFlightCall {
     var task: Task<Void, Never>
     var deadlineTimer: Scheduled<Void>?
   }
 
-  private let configuration: ServerConnectionConfiguration
-  private let dispatcher: any ServerCallDispatcher
-  private let logger: Logger
-  private let decoder: FrameDecoder
-  private let envelopeLimits = RequestEnvelopeLimits()
-  private var state = State.awaitingPreface
-  private var cumulation: ByteBuffer?
-  private var calls: [UInt32: InFlightCall] = [:]
-  private var highestCallID: UInt32 = 0
-  private var peerMaxFrameSize = Frame.defaultMaxFrameSize
-  private var peer = "unknown"
-  private var flushScheduled = false
-  private var context: ChannelHandlerContext?
+  let configuration: ServerConnectionConfiguration
+  let dispatcher: any ServerCallDispatcher
+  let logger: Logger
+  let decoder: FrameDecoder
+  let envelopeLimits = RequestEnvelopeLimits()
+  var state = State.awaitingPreface
+  var cumulation: ByteBuffer?
+  var calls: [UInt32: InFlightCall] = [:]
+  var highestCallID: UInt32 = 0
+  var peerMaxFrameSize = Frame.defaultMaxFrameSize
+  var peer = "unknown"
+  var flushScheduled = false
+  var context: ChannelHandlerContext?
   /// The one timer of the connection's current wait: the preface, a frame's remaining bytes, an
   /// idle connection, or the grace after a violation.
-  private var timer: Scheduled<Void>?
+  var timer: Scheduled<Void>?
+  /// What ``timer`` waits for.
+  var timerPurpose = TimerPurpose.preface
   /// The peer closed its side (FIN): answer what is in flight, then close.
-  private var inputClosed = false
+  var inputClosed = false
   /// When the last PING came, and how many came too soon in a row.
-  private var lastPing: NIODeadline?
-  private var pingStrikes = 0
+  var lastPing: NIODeadline?
+  var pingStrikes = 0
 
-  private let peerCredentials: PeerCredentials?
+  let peerCredentials: PeerCredentials?
 
   init(
     configuration: ServerConnectionConfiguration, dispatcher: any ServerCallDispatcher, peer: PeerIdentity,
@@ -132,7 +134,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
   // MARK: - Decoding
 
-  private func processCumulation() {
+  func processCumulation() {
     guard var buffer = cumulation else { return }
     var decodedFrame = false
     defer {
@@ -158,74 +160,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
   }
 
-  /// Keeps the frame read timeout while a frame is partly in: started at its first byte, not
-  /// restarted by more bytes of the same frame; with nothing pending, the idle timeout instead.
-  private func watchPartialFrame(pending: Bool, decodedFrame: Bool) {
-    switch state {
-    case .open, .draining: break
-    default: return
-    }
-    if pending {
-      guard decodedFrame || timerPurpose != .frame else { return }
-      arm(configuration.frameReadTimeout, for: .frame)
-    } else if timerPurpose == .frame || decodedFrame {
-      armIdleTimerIfIdle()
-    }
-  }
-
-  private enum TimerPurpose { case preface, frame, idle, grace, none }
-  private var timerPurpose = TimerPurpose.preface
-
-  /// With no call in flight and nothing pending, the idle timeout; else no timer (calls have
-  /// deadlines of their own).
-  private func armIdleTimerIfIdle() {
-    guard case .open = state, calls.isEmpty, (cumulation?.readableBytes ?? 0) == 0 else {
-      // Calls in flight have deadlines of their own; a partial frame, its own timer.
-      if timerPurpose == .idle || (timerPurpose == .frame && (cumulation?.readableBytes ?? 0) == 0) { disarm() }
-      return
-    }
-    arm(configuration.idleTimeout, for: .idle)
-  }
-
-  private func arm(_ delay: Duration, for purpose: TimerPurpose) {
-    timer?.cancel()
-    timerPurpose = purpose
-    guard let context else { return }
-    let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-    timer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: delay.nanosecondsClamped))) {
-      handler.value.timerFired(purpose)
-    }
-  }
-
-  private func timerFired(_ purpose: TimerPurpose) {
-    guard purpose == timerPurpose else { return }
-    timer = nil
-    timerPurpose = .none
-    switch purpose {
-    case .preface:
-      logger.debug("closing connection", metadata: ["peer": "\(peer)", "reason": "no preface in time"])
-      close()
-    case .frame:
-      fail(
-        ProtocolViolation(
-          "a frame did not arrive within \(configuration.frameReadTimeout) of its first byte", code: .deadlineExceeded))
-    case .idle:
-      logger.debug("closing idle connection", metadata: ["peer": "\(peer)"])
-      startDraining(code: .ok, message: "idle for \(configuration.idleTimeout) with no call")
-    case .grace:
-      close()
-    case .none:
-      break
-    }
-  }
-
-  private func disarm() {
-    timer?.cancel()
-    timer = nil
-    timerPurpose = .none
-  }
-
-  private func handlePreface(_ parsed: Preface.Parsed) throws(ProtocolViolation) {
+  func handlePreface(_ parsed: Preface.Parsed) throws(ProtocolViolation) {
     switch parsed {
     case .http:
       state = .closed
@@ -252,7 +187,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
   }
 
-  private func handle(_ frame: Frame) throws(ProtocolViolation) {
+  func handle(_ frame: Frame) throws(ProtocolViolation) {
     switch frame.type {
     case .request:
       try handleRequest(frame)
@@ -300,7 +235,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
   }
 
-  private func handleRequest(_ frame: Frame) throws(ProtocolViolation) {
+  func handleRequest(_ frame: Frame) throws(ProtocolViolation) {
     let callID = frame.callID
     guard callID != 0 else { throw ProtocolViolation("REQUEST frames need a non-zero call id") }
     guard calls[callID] == nil else { throw ProtocolViolation("call id \(callID) is already in flight") }
@@ -336,93 +271,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     if timerPurpose == .idle { disarm() }
   }
 
-  // MARK: - Calls
-
-  private func start(callID: UInt32, request: WireRequest) {
-    let context = context!
-    let eventLoop = context.eventLoop
-    let deadline: ContinuousClock.Instant? =
-      request.timeoutMicros == 0 ? nil : .now + .microseconds(Int64(clamping: request.timeoutMicros))
-    let call = IncomingCall(
-      callID: callID, method: request.method, metadata: request.metadata, message: request.message,
-      deadline: deadline, peer: peer, peerCredentials: peerCredentials, eventLoop: eventLoop)
-    let dispatcher = dispatcher
-    let handler = NIOLoopBound(self, eventLoop: eventLoop)
-    let task = Task {
-      let outcome = await dispatcher.dispatch(call)
-      eventLoop.execute { handler.value.complete(callID: callID, outcome: outcome) }
-    }
-    var timer: Scheduled<Void>?
-    if request.timeoutMicros > 0 {
-      timer = eventLoop.scheduleTask(in: .microseconds(Int64(clamping: request.timeoutMicros))) {
-        handler.value.expire(callID: callID)
-      }
-    }
-    calls[callID] = InFlightCall(task: task, deadlineTimer: timer)
-  }
-
-  private func expire(callID: UInt32) {
-    guard let call = calls.removeValue(forKey: callID) else { return }
-    call.task.cancel()
-    respond(callID, error: RPCError(code: .deadlineExceeded, message: "deadline exceeded"))
-    if case .tunnelPending(callID) = state { return close() }
-    closeIfDrained()
-  }
-
-  private func complete(callID: UInt32, outcome: CallOutcome) {
-    guard let call = calls.removeValue(forKey: callID) else {
-      if case .tunnel(_, let target) = outcome { target.channel.close(promise: nil) }
-      return
-    }
-    call.deadlineTimer?.cancel()
-    switch outcome {
-    case .response(let response):
-      respond(callID, response: response)
-      if case .tunnelPending(callID) = state {
-        // A refused tunnel ends the connection: the client may already have sent raw bytes.
-        flushIfNeeded()
-        return close()
-      }
-      closeIfDrained()
-    case .tunnel(let response, let target):
-      guard case .tunnelPending(callID) = state, let context else {
-        target.channel.close(promise: nil)
-        return
-      }
-      state = .tunnel
-      respond(callID, response: response)
-      flushIfNeeded()
-      let leftover = cumulation.flatMap { $0.readableBytes > 0 ? $0 : nil }
-      cumulation = nil
-      TunnelGlue.join(server: context.channel, removing: self, target: target, leftover: leftover, logger: logger)
-    }
-  }
-
-  private func respond(_ callID: UInt32, error: RPCError) {
-    respond(callID, response: WireResponse(code: error.code, statusMessage: error.message, details: error.details))
-  }
-
-  private func respond(_ callID: UInt32, response: WireResponse) {
-    guard let context else { return }
-    var buffer = context.channel.allocator.buffer(capacity: Frame.lengthSize + Frame.headerSize + 16 + response.message.count)
-    do {
-      try buffer.writeFrame(type: .response, callID: callID, message: response)
-      if buffer.readableBytes - Frame.lengthSize > peerMaxFrameSize {
-        buffer.clear()
-        let tooBig = WireResponse(code: .resourceExhausted, statusMessage: "response exceeds the client's maximum frame size \(peerMaxFrameSize)")
-        try buffer.writeFrame(type: .response, callID: callID, message: tooBig)
-      }
-    } catch {
-      logger.error("could not encode a response", metadata: ["rpc.call_id": "\(callID)", "error": "\(error)"])
-      buffer.clear()
-      try? buffer.writeFrame(type: .response, callID: callID, message: WireResponse(code: .internal, statusMessage: "internal error"))
-    }
-    write(buffer)
-  }
-
   // MARK: - Writing and closing
 
-  private func write(_ buffer: ByteBuffer) {
+  func write(_ buffer: ByteBuffer) {
     guard let context else { return }
     context.write(wrapOutboundOut(buffer), promise: nil)
     guard !flushScheduled else { return }
@@ -431,13 +282,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     context.eventLoop.execute { handler.value.flushIfNeeded() }
   }
 
-  private func flushIfNeeded() {
+  func flushIfNeeded() {
     guard flushScheduled, let context else { return }
     flushScheduled = false
     context.flush()
   }
 
-  private func startDraining(code: StatusCode?, message: String) {
+  func startDraining(code: StatusCode?, message: String) {
     switch state {
     case .awaitingPreface:
       close()
@@ -451,7 +302,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
   }
 
-  private func closeIfDrained() {
+  func closeIfDrained() {
     switch state {
     case .draining, .failing:
       if calls.isEmpty { close() }
@@ -462,7 +313,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
   }
 
-  private func sendGoAway(code: StatusCode, message: String) {
+  func sendGoAway(code: StatusCode, message: String) {
     guard let context else { return }
     var buffer = context.channel.allocator.buffer(capacity: 64 + message.utf8.count)
     try? buffer.writeFrame(type: .goAway, callID: 0, message: WireGoAway(lastCallID: highestCallID, code: code, message: message))
@@ -471,7 +322,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
   /// A protocol violation: GOAWAY naming the highest call id received, nothing more decoded, and
   /// the calls the GOAWAY covers still answered (§8), within the violation grace.
-  private func fail(_ error: any Error) {
+  func fail(_ error: any Error) {
     let violation = error as? ProtocolViolation ?? ProtocolViolation("\(error)")
     logger.debug("closing connection", metadata: ["peer": "\(peer)", "reason": "\(violation.message)"])
     switch state {
@@ -487,7 +338,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
   }
 
-  private func close() {
+  func close() {
     guard let context else { return }
     if case .tunnel = state { return }
     state = .closed
