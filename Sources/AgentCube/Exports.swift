@@ -1,3 +1,4 @@
 // The SDK's users need the message types, status codes and connection targets.
 @_exported import AgentCubeCore
 @_exported import struct AgentCubeTransport.ConnectionTarget
+@_exported import struct AgentCubeTransport.ClientTLSConfiguration

@@ -28,6 +28,7 @@ public final class SessionServer: Service, Sendable {
   }
 
   private let transport: ServerTransport
+  private let tcpSecurity: String
   private let health: HealthService
   private let logger: Logger
 
@@ -49,6 +50,12 @@ public final class SessionServer: Service, Sendable {
     SessionService(backend: backend, policy: configuration.policy, logger: logger).register(on: &router)
     self.health = health
     self.logger = logger
+    self.tcpSecurity =
+      switch configuration.transport.tls {
+      case nil: "plain"
+      case .some(let tls) where tls.clientCAFile != nil: "mutual-tls"
+      case .some: "tls"
+      }
     self.transport = ServerTransport(configuration: configuration.transport, dispatcher: router, group: group, logger: logger)
   }
 
@@ -57,7 +64,9 @@ public final class SessionServer: Service, Sendable {
     let bound = try await transport.start()
     logger.info(
       "listening",
-      metadata: ["unix_socket": "\(bound.unixSocketPath ?? "-")", "tcp_port": "\(bound.tcpPort.map { "\($0)" } ?? "-")"])
+      metadata: ["unix_socket": "\(bound.unixSocketPath ?? "-")", "tcp_port": "\(bound.tcpPort.map { "\($0)" } ?? "-")",
+        "tcp_security": "\(bound.tcpPort == nil ? "-" : tcpSecurity)",
+      ])
     return bound
   }
 

@@ -81,6 +81,16 @@ struct AgentCubeDaemon: AsyncParsableCommand {
       unixSocketPath: options.unixSocket.isEmpty ? nil : options.unixSocket, tcp: options.parsedTCP,
       connection: .init(maxFrameSize: options.maxFrameSize, maxConcurrentCalls: options.maxConcurrentCalls, agent: "agentcubed/0.1"),
       drainGrace: .seconds(options.drainGrace))
+    let socket = try options.socketOwnership
+    transport.unixSocketMode = socket.mode
+    transport.unixSocketOwner = socket.owner
+    transport.unixSocketGroup = socket.group
+    transport.tls = options.tls
+    if let (host, _) = options.parsedTCP, options.tls == nil, !ServerOptions.isLoopback(host) {
+      logger.warning(
+        "plain TCP on a non-loopback address (--allow-insecure-tcp): bearer tokens cross the network in clear text",
+        metadata: ["tcp": "\(options.tcp)"])
+    }
     transport.maxConnections = options.maxConnections
     transport.maxConnectionsPerPeer = options.maxConnectionsPerPeer
     let server = SessionServer(

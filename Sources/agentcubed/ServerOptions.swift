@@ -1,3 +1,4 @@
+import AgentCubeTransport
 import ArgumentParser
 import Foundation
 
@@ -6,8 +7,29 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "Unix socket to listen on ('' for none). Env: AGENTCUBE_UNIX_SOCKET.")
   var unixSocket: String = env("AGENTCUBE_UNIX_SOCKET") ?? Defaults.unixSocket
 
+  @Option(help: "The Unix socket's mode, octal (who may connect). Env: AGENTCUBE_UNIX_SOCKET_MODE.")
+  var unixSocketMode: String = env("AGENTCUBE_UNIX_SOCKET_MODE") ?? "0660"
+
+  @Option(help: "The Unix socket's owner, a user name or uid (default: the server's). Env: AGENTCUBE_UNIX_SOCKET_OWNER.")
+  var unixSocketOwner: String = env("AGENTCUBE_UNIX_SOCKET_OWNER") ?? ""
+
+  @Option(help: "The Unix socket's group, a group name or gid (default: the server's). Env: AGENTCUBE_UNIX_SOCKET_GROUP.")
+  var unixSocketGroup: String = env("AGENTCUBE_UNIX_SOCKET_GROUP") ?? ""
+
   @Option(help: "TCP address to listen on, HOST:PORT ('' for none; loopback by default). Env: AGENTCUBE_TCP.")
   var tcp: String = env("AGENTCUBE_TCP") ?? "127.0.0.1:7420"
+
+  @Option(help: "PEM certificate chain for TLS on the TCP listener, re-read when it changes. Env: AGENTCUBE_TLS_CERT.")
+  var tlsCert: String = env("AGENTCUBE_TLS_CERT") ?? ""
+
+  @Option(help: "PEM private key of --tls-cert, re-read when it changes. Env: AGENTCUBE_TLS_KEY.")
+  var tlsKey: String = env("AGENTCUBE_TLS_KEY") ?? ""
+
+  @Option(help: "PEM CAs whose client certificates TCP clients must present (mutual TLS). Env: AGENTCUBE_TLS_CLIENT_CA.")
+  var tlsClientCa: String = env("AGENTCUBE_TLS_CLIENT_CA") ?? ""
+
+  @Flag(help: "Allow plain TCP (no --tls-cert) on a non-loopback address. Env: AGENTCUBE_ALLOW_INSECURE_TCP=1.")
+  var allowInsecureTcp = false
 
   @Option(help: "State directory: session records, workspaces, tokens. Env: AGENTCUBE_STATE_DIR.")
   var stateDir: String = env("AGENTCUBE_STATE_DIR") ?? Defaults.stateDirectory
@@ -83,6 +105,61 @@ struct ServerOptions: ParsableArguments {
     }
     guard tcp.isEmpty || parsedTCP != nil else { throw ValidationError("--tcp must be HOST:PORT") }
     guard !unixSocket.isEmpty || !tcp.isEmpty else { throw ValidationError("listen on a Unix socket, TCP or both") }
+    guard UInt32(unixSocketMode, radix: 8).map({ $0 <= 0o777 }) == true else {
+      throw ValidationError("--unix-socket-mode must be octal permission bits such as 0660, not '\(unixSocketMode)'")
+    }
+    _ = try socketOwnership
+    guard tlsCert.isEmpty == tlsKey.isEmpty else { throw ValidationError("--tls-cert and --tls-key go together") }
+    guard tlsClientCa.isEmpty || !tlsCert.isEmpty else { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
+    guard tlsCert.isEmpty || !tcp.isEmpty else { throw ValidationError("--tls-cert needs a --tcp listener") }
+    if let (host, _) = parsedTCP, tlsCert.isEmpty, !Self.isLoopback(host), !allowsInsecureTCP {
+      throw ValidationError(
+        "refusing plain TCP on \(tcp): bearer tokens would cross the network in clear text; give --tls-cert and --tls-key, listen on loopback, or pass --allow-insecure-tcp")
+    }
+  }
+
+  /// --allow-insecure-tcp, or AGENTCUBE_ALLOW_INSECURE_TCP set to 1 or true.
+  var allowsInsecureTCP: Bool {
+    allowInsecureTcp || ["1", "true", "yes"].contains(env("AGENTCUBE_ALLOW_INSECURE_TCP")?.lowercased() ?? "")
+  }
+
+  /// TLS for the TCP listener, when --tls-cert is given.
+  var tls: ServerTLSConfiguration? {
+    tlsCert.isEmpty
+      ? nil
+      : ServerTLSConfiguration(
+        certificateChainFile: tlsCert, privateKeyFile: tlsKey, clientCAFile: tlsClientCa.isEmpty ? nil : tlsClientCa)
+  }
+
+  /// The Unix socket's mode, owner and group as numbers.
+  var socketOwnership: (mode: UInt32, owner: UInt32?, group: UInt32?) {
+    get throws {
+      let mode = UInt32(unixSocketMode, radix: 8) ?? 0o660
+      var owner: UInt32?
+      if !unixSocketOwner.isEmpty {
+        guard let uid = UInt32(unixSocketOwner) ?? getpwnam(unixSocketOwner)?.pointee.pw_uid else {
+          throw ValidationError("--unix-socket-owner: no user '\(unixSocketOwner)'")
+        }
+        owner = uid
+      }
+      var group: UInt32?
+      if !unixSocketGroup.isEmpty {
+        guard let gid = UInt32(unixSocketGroup) ?? getgrnam(unixSocketGroup)?.pointee.gr_gid else {
+          throw ValidationError("--unix-socket-group: no group '\(unixSocketGroup)'")
+        }
+        group = gid
+      }
+      return (mode, owner, group)
+    }
+  }
+
+  /// 127.0.0.0/8, ::1 and localhost: addresses no other machine reaches.
+  static func isLoopback(_ host: String) -> Bool {
+    var v4 = in_addr()
+    if inet_pton(AF_INET, host, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+    var v6 = in6_addr()
+    if inet_pton(AF_INET6, host, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } == Array(repeating: 0, count: 15) + [1] }
+    return host == "localhost"
   }
 
   var parsedTCP: (host: String, port: Int)? {

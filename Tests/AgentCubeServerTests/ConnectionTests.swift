@@ -144,6 +144,8 @@ import Testing
     try await withServer { server, _ in
       let raw = try await RawConnection.connect(unixSocket: server.socketPath)
       try await raw.send(ByteBuffer(bytes: [0x16, 0x03, 0x01, 0x00, 0x10, 0, 0, 0]))
+      // Its preface first, as always, then the GOAWAY (no SETTINGS).
+      #expect(try await raw.readPreface() == .preface(version: 1))
       let frame = try #require(try await raw.readFrame())
       #expect(frame.type == .goAway)
       #expect(try WireGoAway(payload: frame.payload).message.contains("preface"))

@@ -10,6 +10,8 @@ import NIOPosix
 struct RouterServer {
   let transport: ServerTransport
   let directory: TemporaryDirectory
+  /// The TCP port bound, when the transport configuration asked for TCP.
+  var tcpPort: Int?
   var socketPath: String { directory.file("s.sock") }
 
   static func start(
@@ -30,8 +32,8 @@ struct RouterServer {
     let transport = ServerTransport(
       configuration: configuration, dispatcher: router, group: MultiThreadedEventLoopGroup.singleton,
       logger: Logger(label: "test"))
-    _ = try await transport.start()
-    return RouterServer(transport: transport, directory: directory)
+    let bound = try await transport.start()
+    return RouterServer(transport: transport, directory: directory, tcpPort: bound.tcpPort)
   }
 
   /// Runs `body` with a server of ``TestMethods`` (and its probe), then stops it, whatever happened.
@@ -88,6 +90,7 @@ enum TestMethods {
   static let echo = MethodDescriptor(service: "test.Service", method: "Echo")
   static let block = MethodDescriptor(service: "test.Service", method: "Block")
   static let peer = MethodDescriptor(service: "test.Service", method: "Peer")
+  static let tlsSubject = MethodDescriptor(service: "test.Service", method: "TLSSubject")
 
   /// Echo answers `service` back as `version`; Block waits until cancelled and reports it.
   static func register(on router: inout Router, probe: Probe) {
@@ -95,6 +98,10 @@ enum TestMethods {
     // Answers the peer's credentials as the transport saw them: "pid uid gid", or "none".
     router.register(peer) { (_: HealthCheckRequest, context) in
       HealthCheckResponse(version: context.peerCredentials.map { "\($0.pid) \($0.uid) \($0.gid)" } ?? "none")
+    }
+    // Answers the verified client certificate's subject as the call context has it, or "none".
+    router.register(tlsSubject) { (_: HealthCheckRequest, context) in
+      HealthCheckResponse(version: context.tlsClientSubject ?? "none")
     }
     router.register(block) { (request: HealthCheckRequest, _) -> HealthCheckResponse in
       probe.report("started")

@@ -22,6 +22,9 @@ public final class AgentCubeClient: Sendable {
     public var connectTimeout: Duration
     /// Largest frame accepted from the server. Default 4 MiB.
     public var maxFrameSize: Int
+    /// How a `tls://` server is checked, and the client certificate for mutual TLS. Default: the
+    /// system's trust roots, no client certificate.
+    public var tls = ClientTLSConfiguration()
 
     /// The defaults above.
     public static var defaults: Self {
@@ -52,7 +55,8 @@ public final class AgentCubeClient: Sendable {
     self.tokenSource = token
     self.connections = ConnectionManager(
       target: target,
-      configuration: .init(maxFrameSize: configuration.maxFrameSize, connectTimeout: configuration.connectTimeout),
+      configuration: .init(
+        maxFrameSize: configuration.maxFrameSize, connectTimeout: configuration.connectTimeout, tls: configuration.tls),
       group: group)
   }
 

@@ -60,6 +60,7 @@ public struct Router: ServerCallDispatcher {
     var context = ServerContext(
       method: route.method, callID: call.callID, peer: call.peer, deadline: call.deadline, eventLoop: call.eventLoop)
     context.peerCredentials = call.peerCredentials
+    context.tlsClientSubject = call.tlsClientSubject
     do {
       let response = try await route.chain(ServerRequest(metadata: call.metadata, message: call.message), context)
       let wire = WireResponse(code: .ok, message: response.message, trailers: response.trailers)

@@ -12,6 +12,8 @@ public struct ServerContext: Sendable {
   public let peer: String
   /// The peer process's pid, uid and gid on the Unix socket (`SO_PEERCRED`); `nil` on TCP.
   public var peerCredentials: PeerCredentials?
+  /// The subject of the client certificate verified by mutual TLS; `nil` without one.
+  public var tlsClientSubject: String?
   /// When the call's deadline passes, if it has one.
   public let deadline: ContinuousClock.Instant?
   /// The connection's event loop (a tunnel's target must be created on it).

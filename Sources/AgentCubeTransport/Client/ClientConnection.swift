@@ -1,6 +1,7 @@
 public import AgentCubeCore
 public import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// One client connection to an AgentCube server, multiplexing any number of concurrent calls.
@@ -14,15 +15,19 @@ public final class ClientConnection: Sendable {
   public struct Configuration: Sendable {
     /// Largest frame accepted from the server. Default 4 MiB.
     public var maxFrameSize: Int
-    /// How long connecting may take. Default 5 s.
+    /// How long connecting may take, the TLS handshake included. Default 5 s.
     public var connectTimeout: Duration
+    /// How a `tls://` target is checked (and, for mutual TLS, the client's certificate). Default:
+    /// the system's trust roots, no client certificate.
+    public var tls: ClientTLSConfiguration
 
     /// The defaults above.
     public static var defaults: Self { Self(maxFrameSize: Frame.defaultMaxFrameSize, connectTimeout: .seconds(5)) }
 
-    public init(maxFrameSize: Int, connectTimeout: Duration) {
+    public init(maxFrameSize: Int, connectTimeout: Duration, tls: ClientTLSConfiguration = .init()) {
       self.maxFrameSize = maxFrameSize
       self.connectTimeout = connectTimeout
+      self.tls = tls
     }
   }
 
@@ -46,26 +51,66 @@ public final class ClientConnection: Sendable {
     group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
   ) async throws -> ClientConnection {
     let flags = ClientConnectionFlags()
-    let bootstrap = ClientBootstrap(group: group)
+    let tls: (context: NIOSSLContext, serverHostname: String?)?
+    if case .tls(let host, _) = target.kind {
+      do {
+        tls = (try configuration.tls.makeContext(), ClientTLSConfiguration.isIPAddress(host) ? nil : host)
+      } catch {
+        throw RPCError.invalidArgument("cannot connect to \(target): \(error.description)")
+      }
+    } else {
+      tls = nil
+    }
+    let eventLoop = group.next()
+    let handshake = tls.map { _ in eventLoop.makePromise(of: Void.self) }
+    let bootstrap = ClientBootstrap(group: eventLoop)
       .connectTimeout(.nanoseconds(configuration.connectTimeout.nanosecondsClamped))
-      .channelOption(.allowRemoteHalfClosure, value: true)
+      // A tunnel's peer may finish its side and still read. Not under TLS: NIOSSL then never ends
+      // its own close (it ignores the server's close_notify and waits out its 5 s shutdown timeout).
+      .channelOption(.allowRemoteHalfClosure, value: tls == nil)
       .channelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
-          try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(maxFrameSize: configuration.maxFrameSize, flags: flags))
+          let pipeline = channel.pipeline.syncOperations
+          if let tls, let done = handshake {
+            try pipeline.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverHostname))
+            try pipeline.addHandler(TLSHandshakeObserver(done: done))
+          }
+          try pipeline.addHandler(ClientConnectionHandler(maxFrameSize: configuration.maxFrameSize, flags: flags))
         }
       }
+    let started = ContinuousClock.now
     let channel: any Channel
     do {
       switch target.kind {
       case .unixSocket(let path): channel = try await bootstrap.connect(unixDomainSocketPath: path).get()
-      case .tcp(let host, let port): channel = try await bootstrap.connect(host: host, port: port).get()
+      case .tcp(let host, let port), .tls(let host, let port):
+        channel = try await bootstrap.connect(host: host, port: port).get()
+      }
+      if let handshake {
+        let remaining = configuration.connectTimeout - (ContinuousClock.now - started)
+        let timeout = channel.eventLoop.scheduleTask(in: .nanoseconds(max(0, remaining.nanosecondsClamped))) {
+          channel.pipeline.fireErrorCaught(ChannelError.connectTimeout(.nanoseconds(configuration.connectTimeout.nanosecondsClamped)))
+        }
+        defer { timeout.cancel() }
+        do {
+          try await handshake.futureResult.get()
+        } catch {
+          channel.close(promise: nil)
+          throw error
+        }
       }
     } catch {
       throw RPCError.unavailable("cannot connect to \(target): \(ConnectionErrorText.describe(error))")
     }
-    let handler = try await channel.eventLoop.submit {
-      NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self), eventLoop: channel.eventLoop)
-    }.get()
+    let handler: NIOLoopBound<ClientConnectionHandler>
+    do {
+      handler = try await channel.eventLoop.submit {
+        NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self), eventLoop: channel.eventLoop)
+      }.get()
+    } catch {
+      // The connection closed as soon as it opened (its pipeline is gone).
+      throw RPCError.unavailable("cannot connect to \(target): connection closed")
+    }
     return ClientConnection(channel: channel, handler: handler, flags: flags)
   }
 

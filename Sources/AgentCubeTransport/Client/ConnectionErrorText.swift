@@ -1,6 +1,7 @@
 import Glibc
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A short, human reason for a failed connect or a broken connection: the system's words for the
 /// errno ("Connection refused", "No such file or directory"), never NIO's internal dumps.
@@ -13,6 +14,7 @@ package enum ConnectionErrorText {
       return "no address to connect to"
     }
     if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
+    if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError { return TLSErrorText.describe(error) }
     if let error = error as? ChannelError {
       switch error {
       case .connectTimeout: return "timed out"

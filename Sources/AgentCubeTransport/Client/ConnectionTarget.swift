@@ -1,8 +1,9 @@
-/// Where a client connects: a Unix socket or a TCP host and port.
+/// Where a client connects: a Unix socket, or a TCP host and port, plain or with TLS.
 public struct ConnectionTarget: Hashable, Sendable, CustomStringConvertible {
   enum Kind: Hashable, Sendable {
     case unixSocket(path: String)
     case tcp(host: String, port: Int)
+    case tls(host: String, port: Int)
   }
 
   let kind: Kind
@@ -11,10 +12,16 @@ public struct ConnectionTarget: Hashable, Sendable, CustomStringConvertible {
   public static func unixSocket(path: String) -> Self { Self(kind: .unixSocket(path: path)) }
   /// A TCP `host` and `port`.
   public static func tcp(host: String, port: Int) -> Self { Self(kind: .tcp(host: host, port: port)) }
+  /// A TCP `host` and `port` with TLS; the server's certificate must name `host`.
+  public static func tls(host: String, port: Int) -> Self { Self(kind: .tls(host: host, port: port)) }
 
-  /// Parses `unix:<path>`, `unix://<path>`, `<host>:<port>` or a path starting with `/` or `.`.
+  /// Parses `unix:<path>`, `unix://<path>`, `tls://<host>:<port>`, `<host>:<port>` or a path
+  /// starting with `/` or `.`.
   public init?(parsing string: String) {
-    if string.hasPrefix("unix:") {
+    if string.hasPrefix("tls://") {
+      guard case .tcp(let host, let port)? = Self(parsing: String(string.dropFirst("tls://".count)))?.kind else { return nil }
+      kind = .tls(host: host, port: port)
+    } else if string.hasPrefix("unix:") {
       let path = string.hasPrefix("unix://") ? string.dropFirst("unix://".count) : string.dropFirst("unix:".count)
       guard !path.isEmpty else { return nil }
       kind = .unixSocket(path: String(path))
@@ -37,7 +44,12 @@ public struct ConnectionTarget: Hashable, Sendable, CustomStringConvertible {
   public var description: String {
     switch kind {
     case .unixSocket(let path): "unix:\(path)"
-    case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    case .tcp(let host, let port): Self.hostPort(host, port)
+    case .tls(let host, let port): "tls://" + Self.hostPort(host, port)
     }
+  }
+
+  private static func hostPort(_ host: String, _ port: Int) -> String {
+    host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
   }
 }

@@ -18,12 +18,15 @@ public struct IncomingCall: Sendable {
   public var peer: String
   /// The peer process's pid, uid and gid on a Unix socket (`SO_PEERCRED`); `nil` on TCP.
   public var peerCredentials: PeerCredentials?
+  /// The subject of the client certificate verified by mutual TLS ("CN=agent-1,O=Example"); `nil`
+  /// without one.
+  public var tlsClientSubject: String?
   /// The connection's event loop; a tunnel's target channel must be created on it.
   public var eventLoop: any EventLoop
 
   public init(
     callID: UInt32, method: String, metadata: Metadata, message: [UInt8], deadline: ContinuousClock.Instant?,
-    peer: String, peerCredentials: PeerCredentials? = nil, eventLoop: any EventLoop
+    peer: String, peerCredentials: PeerCredentials? = nil, tlsClientSubject: String? = nil, eventLoop: any EventLoop
   ) {
     self.callID = callID
     self.method = method
@@ -32,6 +35,7 @@ public struct IncomingCall: Sendable {
     self.deadline = deadline
     self.peer = peer
     self.peerCredentials = peerCredentials
+    self.tlsClientSubject = tlsClientSubject
     self.eventLoop = eventLoop
   }
 }

@@ -13,7 +13,8 @@ extension ServerConnectionHandler {
       request.timeoutMicros == 0 ? nil : .now + .microseconds(Int64(clamping: request.timeoutMicros))
     let call = IncomingCall(
       callID: callID, method: request.method, metadata: request.metadata, message: request.message,
-      deadline: deadline, peer: peer, peerCredentials: peerCredentials, eventLoop: eventLoop)
+      deadline: deadline, peer: peer, peerCredentials: peerCredentials, tlsClientSubject: tlsClientSubject,
+      eventLoop: eventLoop)
     let dispatcher = dispatcher
     let handler = NIOLoopBound(self, eventLoop: eventLoop)
     let task = Task {

@@ -2,6 +2,7 @@ import AgentCubeCore
 import AgentCubeProtobuf
 import Logging
 import NIOCore
+import NIOTLS
 
 /// The server side of one connection: preface, framing, calls in flight, deadlines, cancellation,
 /// GOAWAY, and the switch to raw bytes for OpenTunnel.
@@ -59,6 +60,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   var pingStrikes = 0
 
   let peerCredentials: PeerCredentials?
+  /// The verified client certificate's subject, once a mutual-TLS handshake completed.
+  var tlsClientSubject: String?
 
   init(
     configuration: ServerConnectionConfiguration, dispatcher: any ServerCallDispatcher, peer: PeerIdentity,
@@ -96,6 +99,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
     if event is DrainEvent {
       startDraining(code: .unavailable, message: "server is shutting down")
+    } else if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
+      tlsClientSubject = TLSClientSubject.of(context.channel)
+      context.fireUserInboundEventTriggered(event)
     } else if case ChannelEvent.inputClosed = event {
       // The peer will send nothing more (FIN): a half-closed peer still reads its answers.
       inputClosed = true
@@ -327,6 +333,12 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     logger.debug("closing connection", metadata: ["peer": "\(peer)", "reason": "\(violation.message)"])
     switch state {
     case .open, .draining, .awaitingPreface:
+      if case .awaitingPreface = state, let context {
+        // The server's first bytes are always its preface: a client reads 8 bytes, then frames.
+        var preface = context.channel.allocator.buffer(capacity: Preface.length)
+        Preface.write(version: Preface.currentVersion, into: &preface)
+        write(preface)
+      }
       sendGoAway(code: violation.code, message: violation.message)
       state = .failing
       cumulation = nil

@@ -2,16 +2,24 @@ import AgentCubeCore
 public import Logging
 public import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// Accepts connections on a Unix socket and/or TCP and runs the AgentCube protocol on them.
 public final class ServerTransport: Sendable {
   /// Where and how to listen.
   public struct Configuration: Sendable {
-    /// Unix socket path, or `nil` for none. Created with mode 0660; a stale socket is replaced.
+    /// Unix socket path, or `nil` for none. A stale socket is replaced.
     public var unixSocketPath: String?
+    /// The Unix socket's permission bits. Default 0660 (its owner and group).
+    public var unixSocketMode: UInt32 = 0o660
+    /// The Unix socket's owner and group (`nil`: the server's).
+    public var unixSocketOwner: UInt32?
+    public var unixSocketGroup: UInt32?
     /// TCP host and port, or `nil` for none. Port 0 picks a free port.
     public var tcp: (host: String, port: Int)?
+    /// TLS on the TCP listener, or `nil` for plain TCP.
+    public var tls: ServerTLSConfiguration?
     /// Per-connection limits.
     public var connection: ServerConnectionConfiguration
     /// How long shutdown waits for calls in flight before closing connections. Default 10 s.
@@ -83,13 +91,28 @@ public final class ServerTransport: Sendable {
       } catch {
         throw RPCError.failedPrecondition(error.description)
       }
-      let channel = try await bootstrap().bind(unixDomainSocketPath: path).get()
-      try UnixSocketFile.restrictPermissions(path: path)
+      let channel = try await bootstrap(tls: nil).bind(unixDomainSocketPath: path).get()
+      do {
+        try UnixSocketFile.setOwnership(
+          path: path, mode: configuration.unixSocketMode, owner: configuration.unixSocketOwner,
+          group: configuration.unixSocketGroup)
+      } catch {
+        try? await channel.close()
+        throw RPCError.failedPrecondition(error.description)
+      }
       register(listener: channel)
       bound.unixSocketPath = path
     }
     if let tcp = configuration.tcp {
-      let channel = try await bootstrap().bind(host: tcp.host, port: tcp.port).get()
+      var tls: ReloadingServerTLSContext?
+      if let tlsConfiguration = configuration.tls {
+        do {
+          tls = try ReloadingServerTLSContext(configuration: tlsConfiguration, logger: logger)
+        } catch {
+          throw RPCError.failedPrecondition(error.description)
+        }
+      }
+      let channel = try await bootstrap(tls: tls).bind(host: tcp.host, port: tcp.port).get()
       register(listener: channel)
       bound.tcpPort = channel.localAddress?.port
     }
@@ -123,7 +146,9 @@ public final class ServerTransport: Sendable {
     if let path = configuration.unixSocketPath { _ = path.withCString { unlinkSocket($0) } }
   }
 
-  private func bootstrap() -> ServerBootstrap {
+  /// A listener's bootstrap; with `tls`, each connection starts with a TLS handshake (its bytes,
+  /// the preface included, count against the preface timeout).
+  private func bootstrap(tls: ReloadingServerTLSContext?) -> ServerBootstrap {
     let connectionConfiguration = configuration.connection
     let dispatcher = dispatcher
     let logger = logger
@@ -133,6 +158,7 @@ public final class ServerTransport: Sendable {
       .childChannelOption(.allowRemoteHalfClosure, value: true)
       .childChannelInitializer { [weak self] channel in
         PeerIdentity.of(channel).flatMapThrowing { peer in
+          if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current())) }
           switch self?.admit(channel, peer: peer) ?? .draining {
           case .draining:
             channel.close(promise: nil)

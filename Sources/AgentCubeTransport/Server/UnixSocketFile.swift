@@ -31,9 +31,14 @@ enum UnixSocketFile {
     }
   }
 
-  /// Restricts the socket to its owner and group.
-  static func restrictPermissions(path: String, mode: mode_t = 0o660) throws(Failure) {
-    guard chmod(path, mode) == 0 else {
+  /// Gives the socket its owner, group and mode (who may connect).
+  static func setOwnership(path: String, mode: UInt32, owner: UInt32?, group: UInt32?) throws(Failure) {
+    if owner != nil || group != nil {
+      guard chown(path, owner ?? UInt32.max, group ?? UInt32.max) == 0 else {
+        throw Failure(description: "cannot give \(path) to uid \(owner.map(String.init) ?? "-") gid \(group.map(String.init) ?? "-"): \(String(cString: strerror(errno)))")
+      }
+    }
+    guard chmod(path, mode_t(mode & 0o777)) == 0 else {
       throw Failure(description: "cannot set the mode of \(path): \(String(cString: strerror(errno)))")
     }
   }

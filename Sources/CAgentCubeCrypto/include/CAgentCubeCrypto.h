@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 #include <openssl/evp.h>
+#include <openssl/bio.h>
+#include <openssl/x509.h>
 
 /// A SHA-256 context from libcrypto, or NULL when it cannot be made.
 static inline EVP_MD_CTX *agentcube_sha256_new(void) {
@@ -26,5 +28,28 @@ static inline int agentcube_sha256_final(EVP_MD_CTX *context, unsigned char *dig
 }
 
 static inline void agentcube_sha256_free(EVP_MD_CTX *context) { EVP_MD_CTX_free(context); }
+
+/// Writes the subject of a DER certificate as an RFC 4514 string ("CN=agent,O=Example") into `out`
+/// (NUL-terminated, truncated to `capacity`); returns its full length, or -1 when `der` is not a
+/// certificate.
+static inline long agentcube_x509_subject(const unsigned char *der, size_t count, char *out, size_t capacity) {
+  const unsigned char *cursor = der;
+  X509 *certificate = d2i_X509(NULL, &cursor, (long)count);
+  if (certificate == NULL) return -1;
+  BIO *memory = BIO_new(BIO_s_mem());
+  long length = -1;
+  if (memory != NULL && X509_NAME_print_ex(memory, X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253) >= 0) {
+    char *text = NULL;
+    length = BIO_get_mem_data(memory, &text);
+    if (capacity > 0) {
+      size_t copied = (size_t)length < capacity - 1 ? (size_t)length : capacity - 1;
+      for (size_t i = 0; i < copied; i++) out[i] = text[i];
+      out[copied] = 0;
+    }
+  }
+  BIO_free(memory);
+  X509_free(certificate);
+  return length;
+}
 
 #endif

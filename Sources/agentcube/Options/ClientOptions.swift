@@ -11,7 +11,7 @@ struct ClientOptions: ParsableArguments {
 
   @Option(
     help: ArgumentHelp(
-      "The server: unix:PATH, PATH or HOST:PORT (env AGENTCUBE_SERVER; default \(defaultServer)).",
+      "The server: unix:PATH, PATH, HOST:PORT or tls://HOST:PORT (env AGENTCUBE_SERVER; default \(defaultServer)).",
       valueName: "target"))
   var server: String?
 
@@ -26,6 +26,21 @@ struct ClientOptions: ParsableArguments {
 
   @Option(
     help: ArgumentHelp(
+      "PEM file of the CAs that sign a tls:// server's certificate (env AGENTCUBE_CA_FILE; default: the system's).",
+      valueName: "path"))
+  var caFile: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "PEM client certificate for a server that requires mutual TLS (env AGENTCUBE_CLIENT_CERT).", valueName: "path"))
+  var clientCert: String?
+
+  @Option(
+    help: ArgumentHelp("PEM key of --client-cert (env AGENTCUBE_CLIENT_KEY).", valueName: "path"))
+  var clientKey: String?
+
+  @Option(
+    help: ArgumentHelp(
       "Seconds each call may take (default \(Self.sdkDefaultTimeoutSeconds); session create: 120).",
       valueName: "seconds"))
   var timeout: Double?
@@ -36,6 +51,10 @@ struct ClientOptions: ParsableArguments {
   func validate() throws {
     _ = try target()
     _ = try tokenSource()
+    let tls = self.tls
+    guard (tls.certificateFile == nil) == (tls.keyFile == nil) else {
+      throw ValidationError("a client certificate needs both --client-cert and --client-key (or AGENTCUBE_CLIENT_CERT and AGENTCUBE_CLIENT_KEY)")
+    }
     if let timeout, !(timeout > 0 && timeout <= Self.maxTimeoutSeconds) {
       throw ValidationError("--timeout must be more than 0 and at most \(Int(Self.maxTimeoutSeconds)) seconds")
     }
@@ -50,7 +69,9 @@ struct ClientOptions: ParsableArguments {
   /// and becomes the exit code (see ``ExitCodes``).
   func withClient<Result>(_ body: (AgentCubeClient) async throws -> Result) async throws -> Result {
     let token = try tokenSource()
-    let client = AgentCubeClient(target: try target(), token: token.source)
+    var configuration = AgentCubeClient.Configuration.defaults
+    configuration.tls = tls
+    let client = AgentCubeClient(target: try target(), token: token.source, configuration: configuration)
     do {
       let result = try await body(client)
       await client.close()
@@ -70,9 +91,17 @@ struct ClientOptions: ParsableArguments {
       (value, source) = (env, "AGENTCUBE_SERVER")
     }
     guard let target = ConnectionTarget(parsing: value) else {
-      throw ValidationError("\(source): '\(value)' is not unix:PATH, PATH or HOST:PORT")
+      throw ValidationError("\(source): '\(value)' is not unix:PATH, PATH, HOST:PORT or tls://HOST:PORT")
     }
     return target
+  }
+
+  /// TLS files: each flag, else its environment variable.
+  var tls: ClientTLSConfiguration {
+    ClientTLSConfiguration(
+      caFile: caFile ?? Self.environment("AGENTCUBE_CA_FILE"),
+      certificateFile: clientCert ?? Self.environment("AGENTCUBE_CLIENT_CERT"),
+      keyFile: clientKey ?? Self.environment("AGENTCUBE_CLIENT_KEY"))
   }
 
   /// The token: --token or --token-file, else $AGENTCUBE_TOKEN or $AGENTCUBE_TOKEN_FILE, else none.

@@ -126,6 +126,9 @@ struct SSHCommand: AsyncParsableCommand {
   private var tunnelOptions: [String] {
     var arguments: [String] = []
     if let server = options.server { arguments += ["--server", server] }
+    if let caFile = options.caFile { arguments += ["--ca-file", caFile] }
+    if let clientCert = options.clientCert { arguments += ["--client-cert", clientCert] }
+    if let clientKey = options.clientKey { arguments += ["--client-key", clientKey] }
     if let timeout = options.timeout { arguments += ["--timeout", String(timeout)] }
     return arguments
   }
