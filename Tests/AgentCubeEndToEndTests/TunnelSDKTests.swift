@@ -51,7 +51,8 @@ struct TunnelSDKTests {
         let (greeted, greetedContinuation) = AsyncStream.makeStream(of: Void.self)
         try await withThrowingTaskGroup(of: String.self) { group in
           group.addTask {
-            try await withTimeout(.seconds(10), "the tunnel's end") {
+            // Outlasts the greeting's wait below: only a tunnel that never ends trips it.
+            try await withTimeout(.seconds(40), "the tunnel's end") {
               var received = ""
               for try await chunk in tunnel.inbound {
                 received += String(buffer: chunk)

@@ -10,9 +10,12 @@ public struct AuthenticationInterceptor: ServerInterceptor {
   public init(authenticator: any Authenticator) { self.authenticator = authenticator }
 
   public func intercept(request: ServerRequest, context: ServerContext, next: Next) async throws -> ServerResponse {
-    guard let value = request.metadata[Metadata.authorizationKey] else {
+    let values = request.metadata.filter { $0.key == Metadata.authorizationKey }
+    guard let value = values.first?.value else {
       throw RPCError.unauthenticated("missing 'authorization' metadata (Bearer token)")
     }
+    // Two credentials (a proxy adding one, say) would make "which one counts" a guess.
+    guard values.count == 1 else { throw RPCError.unauthenticated("more than one 'authorization' metadata entry") }
     let token = try BearerToken(authorizationValue: value)
     let identity = try await authenticator.authenticate(token)
     context.callRecord?.identity = identity

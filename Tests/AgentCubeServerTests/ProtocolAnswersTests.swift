@@ -1,0 +1,79 @@
+import AgentCubeCore
+import AgentCubeProtobuf
+import AgentCubeTestSupport
+import AgentCubeTransport
+import NIOCore
+import Testing
+
+/// The wire-level answers `docs/protocol.md` gives to a client author's questions, each as the
+/// server behaves, from a raw socket.
+@Suite struct ProtocolAnswersTests {
+  private func request(_ method: MethodDescriptor, _ text: String = "") throws -> WireRequest {
+    WireRequest(method: method.fullName, message: try HealthCheckRequest(service: text).protobufBytes())
+  }
+
+  @Test("the server's first 8 bytes are its preface even when it refuses: garbage, or no common version")
+  func prefaceBeforeEveryGoAway() async throws {
+    try await RouterServer.withTestMethods { server, _ in
+      for (sent, code) in [(Array("NOTACUBE".utf8), StatusCode.invalidArgument), (Preface.magic + [0, 0], .failedPrecondition)] {
+        let raw = try await RawConnection.connect(unixSocket: server.socketPath)
+        try await raw.send(ByteBuffer(bytes: sent))
+        #expect(try await raw.readPreface() == .preface(version: 1))
+        let goAway = try #require(try await raw.readFrame())
+        #expect(goAway.type == .goAway)
+        #expect(try WireGoAway(payload: goAway.payload).code == code)
+        #expect(try await raw.readFrame() == nil)
+        await raw.close()
+      }
+    }
+  }
+
+  @Test("SETTINGS is optional and may come again: calls work without one, a later one applies")
+  func settingsOptionalAndRepeatable() async throws {
+    try await RouterServer.withTestMethods { server, _ in
+      let raw = try await RawConnection.connect(unixSocket: server.socketPath)
+      try await raw.sendPreface()
+      var bytes = ByteBuffer()
+      try bytes.writeFrame(type: .request, callID: 1, message: try request(TestMethods.echo, "no settings"))
+      try await raw.send(bytes)
+      #expect(try await raw.readPreface() == .preface(version: 1))
+      #expect(try await raw.readFrame()?.type == .settings)
+      let first = try #require(try await raw.readFrame())
+      #expect(try HealthCheckResponse(protobuf: WireResponse(payload: first.payload).message).version == "no settings")
+
+      var later = ByteBuffer()
+      try later.writeFrame(type: .settings, callID: 0, message: WireSettings(maxFrameSize: 16384))
+      try later.writeFrame(type: .request, callID: 2, message: try request(TestMethods.echo, "after settings"))
+      try await raw.send(later)
+      let second = try #require(try await raw.readFrame())
+      #expect(second.callID == 2)
+      #expect(try HealthCheckResponse(protobuf: WireResponse(payload: second.payload).message).version == "after settings")
+      await raw.close()
+    }
+  }
+
+  @Test("after the client's GOAWAY: calls in flight are answered, a new REQUEST is UNAVAILABLE, then the end")
+  func requestAfterClientGoAway() async throws {
+    try await RouterServer.withTestMethods { server, probe in
+      let raw = try await RawConnection.connect(unixSocket: server.socketPath)
+      try await raw.sendPreface()
+      #expect(try await raw.readPreface() == .preface(version: 1))
+      #expect(try await raw.readFrame()?.type == .settings)
+      var bytes = ByteBuffer()
+      try bytes.writeFrame(type: .request, callID: 1, message: try request(TestMethods.block, "1"))
+      try await raw.send(bytes)
+      #expect(try await probe.next() == "started")
+      var after = ByteBuffer()
+      try after.writeFrame(type: .goAway, callID: 0, message: WireGoAway(lastCallID: 0, code: .ok, message: "done"))
+      try after.writeFrame(type: .request, callID: 3, message: try request(TestMethods.echo, "too late"))
+      try await raw.send(after)
+      var answers: [UInt32: StatusCode] = [:]
+      while let frame = try await raw.readFrame(timeout: .seconds(20)) {
+        #expect(frame.type == .response, "\(frame.type)")
+        answers[frame.callID] = try WireResponse(payload: frame.payload).code
+      }
+      #expect(answers == [1: .ok, 3: .unavailable])
+      await raw.close()
+    }
+  }
+}
