@@ -20,14 +20,19 @@ import Testing
     }
   }
 
+  /// The SSH public key of the example.
+  static let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdwEOrn5iCsQ9mT/RHYeIhYg9C3UtiLEvrQZd2PNUbE agent@example"
+
   @Test func theClientBytesAreWhatTheClientEncodes() throws {
     var expected = ByteBuffer()
     Preface.write(into: &expected)
+    // The SETTINGS the Swift client sends (ClientConnectionHandler).
     try expected.writeFrame(
-      type: .settings, callID: 0, message: WireSettings(maxFrameSize: 4_194_304, protocolVersion: 1, agent: "doc"))
+      type: .settings, callID: 0,
+      message: WireSettings(maxFrameSize: 4_194_304, protocolVersion: 1, agent: ClientConnectionHandler.agent))
     var metadata = Metadata()
     metadata.add("authorization", "Bearer alice-token-0123456789")
-    let message = try CreateSessionRequest(image: "echo", ttlSeconds: 600).protobufBytes()
+    let message = try CreateSessionRequest(ttlSeconds: 600, sshPublicKey: Self.key).protobufBytes()
     try expected.writeFrame(
       type: .request, callID: 1,
       message: WireRequest(
@@ -41,19 +46,22 @@ import Testing
     #expect(Preface.parse(&buffer) == .preface(version: 1))
     let decoder = FrameDecoder()
     let settings = try #require(try decoder.next(from: &buffer))
-    #expect(try WireSettings(payload: settings.payload).maxConcurrentCalls == 100)
+    let serverSettings = try WireSettings(payload: settings.payload)
+    #expect(serverSettings.maxConcurrentCalls == 100 && serverSettings.agent == "agentcubed/0.1")
     let frame = try #require(try decoder.next(from: &buffer))
     #expect(frame.type == .response && frame.callID == 1)
     let response = try WireResponse(payload: frame.payload)
     #expect(response.code == .ok)
     let session = try CreateSessionResponse(protobuf: response.message).session
-    #expect(session.id == "379bec8b-0404-408c-a4f5-fa8284f16d46")
-    #expect(session.name == "sandbox-379bec8b")
+    #expect(session.id == "bb664281-a028-49fb-a200-a58a9837717f")
+    #expect(session.name == "sandbox-bb664281")
     #expect(session.creator == "system:serviceaccount:team-a:alice")
+    #expect(session.image == "default")
     #expect(session.status == .running)
-    #expect(session.ttlSeconds == 600)
-    #expect(session.sshPort == 7000)
-    #expect(session.address == "127.77.5.35")
+    #expect(session.ttlSeconds == 600 && session.idleTimeoutSeconds == 1800)
+    #expect(session.sshUser == "root" && session.sshPort == 22)
+    #expect(session.address.isEmpty)
+    #expect(session.sshHostPublicKey.hasPrefix("ssh-ed25519 AAAA"))
     #expect(buffer.readableBytes == 0)
   }
 }

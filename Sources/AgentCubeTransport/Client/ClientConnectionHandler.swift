@@ -6,6 +6,9 @@ import Synchronization
 /// The client side of one connection: sends the preface and SETTINGS, writes REQUEST frames and
 /// matches RESPONSE frames to waiting calls. Lives on the channel's event loop.
 final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+  /// The implementation name the client announces in its SETTINGS.
+  static let agent = "agentcube-swift/0.1"
+
   typealias InboundIn = ByteBuffer
   typealias OutboundOut = ByteBuffer
 
@@ -85,7 +88,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     Preface.write(into: &buffer)
     try? buffer.writeFrame(
       type: .settings, callID: 0,
-      message: WireSettings(maxFrameSize: UInt32(maxFrameSize), protocolVersion: UInt32(Preface.currentVersion), agent: "agentcube-swift/0.1"))
+      message: WireSettings(maxFrameSize: UInt32(maxFrameSize), protocolVersion: UInt32(Preface.currentVersion), agent: Self.agent))
     context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
   }
 
