@@ -18,6 +18,8 @@ struct SoakReport {
   var parts = SoakRun.Parts()
   var loadStartSeconds = 0.0
   var loadSeconds = 0.0
+  /// /proc/loadavg before the pool was created and after the load: other work on the machine.
+  var loadAverages: (before: String?, after: String?) = (nil, nil)
 
   init(soak: Soak, idle: ServerSampler.Sample) {
     self.soak = soak
@@ -67,7 +69,8 @@ struct SoakReport {
       "\(soak.clients) clients × \(soak.duration) s + \(soak.tunnels) tunnels; \(soak.poolSessions) pool sessions, "
         + "\(soak.churnWorkers) churn workers; faults: \(soak.vanishPerSecond) vanishing clients/s, \(soak.halfOpen) "
         + "half-open at a time, \(soak.slowReaders) slow call readers, \(soak.slowTunnels) slow tunnel readers. "
-        + "Load phase \(seconds.fixed(1)) s (until the last half-open connection was reclaimed).",
+        + "Load phase \(seconds.fixed(1)) s (until every part had ended: half-open connections held at the deadline end within the server's timeouts). "
+        + "Load average (1/5/15 min) before: \(loadAverages.before ?? "-"), after: \(loadAverages.after ?? "-").",
       "",
       "| calls | count | calls/s | p50 ms | p99 ms | max ms | status codes | unexpected |",
       "|---|--:|--:|--:|--:|--:|---|--:|",

@@ -39,6 +39,7 @@ struct SoakRun {
     let sampling = Task { await sampler.run(every: interval) }
     defer { sampling.cancel() }
     var report = SoakReport(soak: soak, idle: idle)
+    report.loadAverages.before = ProcessStats.loadAverage()
     do {
       progress("creating \(soak.poolSessions) sessions of image '\(DaemonFixture.echoImage)'…")
       sampler.enter("pool")
@@ -50,6 +51,7 @@ struct SoakRun {
       report.loadStartSeconds = report.beforeLoad.seconds
       let parts = await load(target: target, token: token, pool: pool, calls: calls)
       report.loadSeconds = (ContinuousClock.now - loadStart).seconds
+      report.loadAverages.after = ProcessStats.loadAverage()
       report.parts = parts
       sampler.enter("after")
       progress("waiting for the descriptors to return to \(report.beforeLoad.openFiles)…")
