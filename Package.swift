@@ -129,6 +129,10 @@ let package = Package(
         "AgentCube",
         "AgentCubeServer",
         "AgentCubeLocalBackend",
+        // soak: raw frames for injected faults, and agentcubed run as a process (DaemonFixture).
+        "AgentCubeTransport",
+        "AgentCubeProtobuf",
+        "AgentCubeTestSupport",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -30,6 +30,9 @@ extension Duration {
     return Double(seconds) * 1e6 + Double(attoseconds) / 1e12
   }
 
+  /// The duration in seconds, as a fraction.
+  var seconds: Double { microseconds / 1e6 }
+
   /// The duration in whole nanoseconds (saturating).
   var wholeNanoseconds: Int64 {
     let (seconds, attoseconds) = components

@@ -66,8 +66,41 @@ enum ProcessStats {
     return text.split(separator: " ").prefix(3).joined(separator: " ")
   }
 
-  private static func statusField(_ name: String) -> Int? {
-    guard let file = fopen("/proc/self/status", "r") else { return nil }
+  /// `VmRSS` of another process (the soak's agentcubed), in KiB.
+  static func residentKiB(pid: Int32) -> Int? { statusField("VmRSS:", of: "\(pid)") }
+
+  /// `RssAnon` of another process (its heap, without mapped files), in KiB.
+  static func anonymousResidentKiB(pid: Int32) -> Int? { statusField("RssAnon:", of: "\(pid)") }
+
+  /// Open file descriptors of another process (entries of /proc/<pid>/fd), or `nil` when unreadable.
+  static func openFiles(pid: Int32) -> Int? {
+    guard let directory = opendir("/proc/\(pid)/fd") else { return nil }
+    defer { closedir(directory) }
+    var count = 0
+    while let entry = readdir(directory) {
+      if entry.pointee.d_name.0 != 0x2E { count += 1 }  // not "." or ".."
+    }
+    return count
+  }
+
+  /// What each open descriptor of another process refers to (`readlink` of /proc/<pid>/fd/N:
+  /// a path, `socket:[inode]`, `anon_inode:[eventfd]`, ...).
+  static func openFileTargets(pid: Int32) -> [String] {
+    guard let directory = opendir("/proc/\(pid)/fd") else { return [] }
+    defer { closedir(directory) }
+    var targets: [String] = []
+    var link = [CChar](repeating: 0, count: 4096)
+    while let entry = readdir(directory) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+      guard !name.hasPrefix(".") else { continue }
+      let count = readlink("/proc/\(pid)/fd/\(name)", &link, link.count - 1)
+      if count > 0 { targets.append(String(decoding: link[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
+    }
+    return targets
+  }
+
+  private static func statusField(_ name: String, of process: String = "self") -> Int? {
+    guard let file = fopen("/proc/\(process)/status", "r") else { return nil }
     defer { fclose(file) }
     var line = [CChar](repeating: 0, count: 256)
     while fgets(&line, Int32(line.count), file) != nil {

@@ -5,11 +5,14 @@ import NIOCore
 /// The one timer of a server connection: the preface, a frame's remaining bytes, an idle
 /// connection, or the grace after a violation. All on the connection's event loop.
 extension ServerConnectionHandler {
-  enum TimerPurpose { case preface, frame, idle, grace, none }
+  /// What the one timer waits for; `unreadAnswers`: the peer to read what the server has to send
+  /// (reads are paused meanwhile, see ``channelWritabilityChanged(context:)``).
+  enum TimerPurpose { case preface, frame, idle, grace, unreadAnswers, none }
 
   /// Keeps the frame read timeout while a frame is partly in: started at its first byte, not
   /// restarted by more bytes of the same frame; with nothing pending, the idle timeout instead.
   func watchPartialFrame(pending: Bool, decodedFrame: Bool) {
+    guard !readsPaused else { return }  // the timer waits for the peer to read, not to send
     switch state {
     case .open, .draining: break
     default: return
@@ -60,6 +63,9 @@ extension ServerConnectionHandler {
       logger.debug("closing idle connection", metadata: ["peer": "\(peer)"])
       startDraining(code: .ok, message: "idle for \(configuration.idleTimeout) with no call")
     case .grace:
+      close()
+    case .unreadAnswers:
+      logger.debug("closing connection", metadata: ["peer": "\(peer)", "reason": "answers left unread"])
       close()
     case .none:
       break

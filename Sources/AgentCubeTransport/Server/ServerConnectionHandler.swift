@@ -58,6 +58,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   /// When the last PING came, and how many came too soon in a row.
   var lastPing: NIODeadline?
   var pingStrikes = 0
+  /// The peer is not reading its answers (the channel is not writable): nothing more is read or
+  /// decoded until it does.
+  var readsPaused = false
 
   let peerCredentials: PeerCredentials?
   /// The verified client certificate's subject, once a mutual-TLS handshake completed.
@@ -154,7 +157,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
           guard let parsed = Preface.parse(&buffer) else { return }
           try handlePreface(parsed)
         case .open, .draining:
-          guard let frame = try decoder.next(from: &buffer) else { return }
+          guard !readsPaused, let frame = try decoder.next(from: &buffer) else { return }
           decodedFrame = true
           try handle(frame)
         case .failing, .tunnelPending, .tunnel, .closed:
