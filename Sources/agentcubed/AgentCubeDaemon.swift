@@ -77,10 +77,13 @@ struct AgentCubeDaemon: AsyncParsableCommand {
           "the socket directory \(directory) must be a directory of uid \(geteuid()) that others cannot write")
       }
     }
+    var connection = ServerConnectionConfiguration(
+      maxFrameSize: options.maxFrameSize, maxConcurrentCalls: options.maxConcurrentCalls, agent: "agentcubed/0.1")
+    connection.keepaliveInterval = .seconds(options.keepaliveInterval)
+    connection.keepaliveTimeout = .seconds(options.keepaliveTimeout)
     var transport = ServerTransport.Configuration(
       unixSocketPath: options.unixSocket.isEmpty ? nil : options.unixSocket, tcp: options.parsedTCP,
-      connection: .init(maxFrameSize: options.maxFrameSize, maxConcurrentCalls: options.maxConcurrentCalls, agent: "agentcubed/0.1"),
-      drainGrace: .seconds(options.drainGrace))
+      connection: connection, drainGrace: .seconds(options.drainGrace))
     transport.maxConnections = options.maxConnections
     transport.maxConnectionsPerPeer = options.maxConnectionsPerPeer
     let server = SessionServer(

@@ -63,6 +63,12 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "Most calls in flight per connection. Env: AGENTCUBE_MAX_CONCURRENT_CALLS.")
   var maxConcurrentCalls: Int = env("AGENTCUBE_MAX_CONCURRENT_CALLS").flatMap(Int.init) ?? 100
 
+  @Option(help: "Seconds without a byte from a client (calls in flight or not) before the server sends a keepalive PING. Env: AGENTCUBE_KEEPALIVE_INTERVAL.")
+  var keepaliveInterval: Int = env("AGENTCUBE_KEEPALIVE_INTERVAL").flatMap(Int.init) ?? 60
+
+  @Option(help: "Seconds a client has to answer a keepalive PING; then GOAWAY DEADLINE_EXCEEDED and close. Env: AGENTCUBE_KEEPALIVE_TIMEOUT.")
+  var keepaliveTimeout: Int = env("AGENTCUBE_KEEPALIVE_TIMEOUT").flatMap(Int.init) ?? 20
+
   @Option(help: "Seconds that shutdown waits for calls in flight. Env: AGENTCUBE_DRAIN_GRACE.")
   var drainGrace: Int = env("AGENTCUBE_DRAIN_GRACE").flatMap(Int.init) ?? 10
 
@@ -77,6 +83,9 @@ struct ServerOptions: ParsableArguments {
       throw ValidationError("--max-frame-size must be between 65536 and 67108864")
     }
     guard maxConcurrentCalls >= 1 else { throw ValidationError("--max-concurrent-calls must be at least 1") }
+    guard keepaliveInterval >= 1, keepaliveTimeout >= 1 else {
+      throw ValidationError("--keepalive-interval and --keepalive-timeout must be at least 1 second")
+    }
     guard reapIntervalMs >= 10 else { throw ValidationError("--reap-interval-ms must be at least 10") }
     guard unixSocket.isEmpty || unixSocket.utf8.count <= 107 else {
       throw ValidationError("--unix-socket path is longer than 107 bytes")

@@ -8,8 +8,9 @@ extension ServerConnectionHandler {
   enum TimerPurpose { case preface, frame, idle, grace, none }
 
   /// Keeps the frame read timeout while a frame is partly in: started at its first byte, not
-  /// restarted by more bytes of the same frame; with nothing pending, the idle timeout instead.
-  func watchPartialFrame(pending: Bool, decodedFrame: Bool) {
+  /// restarted by more bytes of the same frame; with nothing pending, the idle timeout instead,
+  /// restarted by frames that are `activity` (all but the ACKs of the server's keepalive PINGs).
+  func watchPartialFrame(pending: Bool, decodedFrame: Bool, activity: Bool) {
     switch state {
     case .open, .draining: break
     default: return
@@ -17,7 +18,7 @@ extension ServerConnectionHandler {
     if pending {
       guard decodedFrame || timerPurpose != .frame else { return }
       arm(configuration.frameReadTimeout, for: .frame)
-    } else if timerPurpose == .frame || decodedFrame {
+    } else if timerPurpose == .frame || activity {
       armIdleTimerIfIdle()
     }
   }

@@ -57,6 +57,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   /// When the last PING came, and how many came too soon in a row.
   var lastPing: NIODeadline?
   var pingStrikes = 0
+  /// When the last bytes came from the peer, and the keepalive PING that waits for more.
+  var lastReceived = NIODeadline.now()
+  var keepalive = Keepalive()
 
   let peerCredentials: PeerCredentials?
 
@@ -79,11 +82,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
   func handlerRemoved(context: ChannelHandlerContext) {
     disarm()
+    stopKeepalive()
     self.context = nil
   }
 
   func channelInactive(context: ChannelHandlerContext) {
     disarm()
+    stopKeepalive()
     state = .closed
     for call in calls.values {
       call.deadlineTimer?.cancel()
@@ -115,6 +120,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     var incoming = unwrapInboundIn(data)
+    noteReceived()
     cumulation.accumulate(&incoming)
     processCumulation()
   }
@@ -137,9 +143,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   func processCumulation() {
     guard var buffer = cumulation else { return }
     var decodedFrame = false
+    // A PING ACK answers the server's keepalive: it does not make an idle connection busy.
+    var decodedActivity = false
     defer {
       cumulation = buffer
-      watchPartialFrame(pending: buffer.readableBytes > 0, decodedFrame: decodedFrame)
+      watchPartialFrame(pending: buffer.readableBytes > 0, decodedFrame: decodedFrame, activity: decodedActivity)
     }
     do {
       loop: while true {
@@ -147,9 +155,12 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         case .awaitingPreface:
           guard let parsed = Preface.parse(&buffer) else { return }
           try handlePreface(parsed)
+          // The idle (or frame) timer starts on the way out, when what is left of the read is known.
+          decodedActivity = true
         case .open, .draining:
           guard let frame = try decoder.next(from: &buffer) else { return }
           decodedFrame = true
+          if frame.type != .ping || frame.flags & Frame.pingAckFlag == 0 { decodedActivity = true }
           try handle(frame)
         case .failing, .tunnelPending, .tunnel, .closed:
           break loop
@@ -176,7 +187,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
       }
       state = .open
       disarm()
-      armIdleTimerIfIdle()
+      startKeepalive()
       var buffer = context!.channel.allocator.buffer(capacity: 64)
       Preface.write(version: min(version, Preface.currentVersion), into: &buffer)
       let settings = WireSettings(
@@ -264,7 +275,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
     if isTunnel {
       state = .tunnelPending(callID: callID)
-      disarm()  // tunnel bytes have no frame timing
+      disarm()  // tunnel bytes have no frame timing and no keepalive
+      stopKeepalive()
       context!.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
     }
     start(callID: callID, request: request)
