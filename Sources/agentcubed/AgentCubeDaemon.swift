@@ -104,6 +104,9 @@ struct AgentCubeDaemon: AsyncParsableCommand {
     policy.defaultTTLSeconds = options.defaultTTL
     policy.defaultIdleTimeoutSeconds = options.idleTimeout
     policy.maxSessionsPerIdentity = options.maxSessionsPerIdentity
+    policy.createRatePerIdentity = options.createRatePerIdentity
+    policy.createBurstPerIdentity = options.createBurstPerIdentity
+    policy.maxTunnelsPerIdentity = options.maxTunnelsPerIdentity
     return policy
   }
 

@@ -5,6 +5,7 @@ import AgentCubeServer
 import AgentCubeTestSupport
 import AgentCubeTransport
 import Foundation
+import Logging
 import NIOCore
 import Testing
 
@@ -32,6 +33,39 @@ import Testing
       let after = try await alice.getSession(.init(sessionID: session.id)).session
       #expect(after.lastActivityAtMs >= before)
       try await eventually(.seconds(5), "the tunnel's connection closed") { server.server.connectionCount == connections }
+    }
+  }
+
+  @Test("a caller at its tunnel quota gets RESOURCE_EXHAUSTED; a closed tunnel gives its place back; others are not affected")
+  func tunnelQuota() async throws {
+    var policy = SessionPolicy.defaults
+    policy.minTTLSeconds = 1
+    policy.defaultImage = "echo"
+    policy.maxTunnelsPerIdentity = 1
+    let log = LogRecorder()
+    try await TestServer.with(policy: policy, logger: log.logger()) { server in
+      let session = try await echoSession(server)
+      let alice = server.client(token: TestServer.Token.alice).sessions
+      let bob = server.client(token: TestServer.Token.bob).sessions
+      let bobs = try await bob.createSession(.init(image: "echo", ttlSeconds: 300)).session
+      try await alice.withTunnel(sessionID: session.id) { _ in
+        let refused = await #expect(throws: RPCError.self) { try await alice.withTunnel(sessionID: session.id) { _ in } }
+        #expect(refused?.code == .resourceExhausted)
+        #expect(refused?.message == "tunnel quota reached: 1 open tunnels per caller; close one or retry after one ends")
+        try await bob.withTunnel(sessionID: bobs.id) { _ in }
+      }
+      // The place comes back when the server sees the tunnel end, on its own loop: retry, bounded.
+      try await eventually(.seconds(10), "a tunnel opened after the first one closed") {
+        do {
+          try await alice.withTunnel(sessionID: session.id) { _ in }
+          return true
+        } catch let error as RPCError where error.code == .resourceExhausted {
+          return false
+        }
+      }
+      let warning = log.entries.first { $0.level == .warning && $0.metadata["limit"] == "tunnels-per-identity" }
+      #expect(warning?.metadata["identity"] == "system:serviceaccount:team-a:alice")
+      #expect(!log.entries.contains { $0.text.contains(TestServer.Token.alice) })
     }
   }
 

@@ -271,6 +271,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
       return startDraining(code: nil, message: "")
     }
     guard calls.count < configuration.maxConcurrentCalls else {
+      logger.warning("call refused by a limit", metadata: ["peer": "\(peer)", "limit": "max-concurrent-calls"])
       return respond(callID, error: .resourceExhausted("too many calls in flight on this connection (max \(configuration.maxConcurrentCalls))"))
     }
     if isTunnel {
