@@ -30,13 +30,7 @@ struct AgentCubeDaemon: AsyncParsableCommand {
     _ = CAgentCubeProcess_setMmapThreshold(128 * 1024)
     var logger = Logger(label: "agentcubed")
     logger.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
-    // Every connection and tunnel holds descriptors: use all the hard limit allows.
-    var files = rlimit()
-    if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &files) == 0, files.rlim_cur < files.rlim_max {
-      files.rlim_cur = files.rlim_max
-      _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &files)
-    }
-    logger.debug("descriptor limit", metadata: ["rlimit.nofile": "\(files.rlim_cur)"])
+    let descriptors = DescriptorLimit.raise()
 
     try FileManager.default.createDirectory(
       atPath: options.stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
@@ -84,7 +78,17 @@ struct AgentCubeDaemon: AsyncParsableCommand {
     var transport = ServerTransport.Configuration(
       unixSocketPath: options.unixSocket.isEmpty ? nil : options.unixSocket, tcp: options.parsedTCP,
       connection: connection, drainGrace: .seconds(options.drainGrace))
-    transport.maxConnections = options.maxConnections
+    // Connections over the limit must still be accepted (and refused): keep them within the descriptors.
+    transport.maxConnections = min(options.maxConnections, DescriptorLimit.connectionBudget(descriptors: descriptors))
+    if transport.maxConnections < options.maxConnections {
+      logger.warning(
+        "connection limit lowered to fit the descriptor limit",
+        metadata: [
+          "rlimit.nofile": "\(descriptors)", "max_connections": "\(transport.maxConnections)",
+          "descriptor_reserve": "\(DescriptorLimit.reserve)",
+        ])
+    }
+    logger.info("descriptor limit", metadata: ["rlimit.nofile": "\(descriptors)", "max_connections": "\(transport.maxConnections)"])
     transport.maxConnectionsPerPeer = options.maxConnectionsPerPeer
     let server = SessionServer(
       configuration: .init(transport: transport, policy: policy),

@@ -60,7 +60,7 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "Open tunnels one caller may hold at once; one more is RESOURCE_EXHAUSTED. Env: AGENTCUBE_MAX_TUNNELS_PER_IDENTITY.")
   var maxTunnelsPerIdentity: Int = env("AGENTCUBE_MAX_TUNNELS_PER_IDENTITY").flatMap(Int.init) ?? 64
 
-  @Option(help: "Open connections at most (tunnels included); more get GOAWAY RESOURCE_EXHAUSTED. Env: AGENTCUBE_MAX_CONNECTIONS.")
+  @Option(help: "Open connections at most (tunnels included; lowered to (RLIMIT_NOFILE - 256) / 2 when that is less); more get GOAWAY RESOURCE_EXHAUSTED. Env: AGENTCUBE_MAX_CONNECTIONS.")
   var maxConnections: Int = env("AGENTCUBE_MAX_CONNECTIONS").flatMap(Int.init) ?? 8192
 
   @Option(help: "Open connections from one peer (uid on the Unix socket, IP address on TCP) at most. Env: AGENTCUBE_MAX_CONNECTIONS_PER_PEER.")
