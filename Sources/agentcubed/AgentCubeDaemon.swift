@@ -88,7 +88,9 @@ struct AgentCubeDaemon: AsyncParsableCommand {
           "descriptor_reserve": "\(DescriptorLimit.reserve)",
         ])
     }
-    logger.info("descriptor limit", metadata: ["rlimit.nofile": "\(descriptors)", "max_connections": "\(transport.maxConnections)"])
+    logger.info(
+      "descriptor limit",
+      metadata: ["rlimit.nofile": "\(descriptors)", "max_connections": "\(transport.maxConnections)"])
     transport.maxConnectionsPerPeer = options.maxConnectionsPerPeer
     let server = SessionServer(
       configuration: .init(transport: transport, policy: policy),

@@ -12,7 +12,9 @@ import Testing
   static let descriptors = 512
   static let connections = 128
 
-  @Test("near its descriptor limit the daemon refuses one connection more with GOAWAY RESOURCE_EXHAUSTED and still answers Health")
+  @Test(
+    "near its descriptor limit the daemon refuses one connection more with GOAWAY RESOURCE_EXHAUSTED and still answers Health"
+  )
   func nearTheDescriptorLimit() async throws {
     var options = DaemonFixture.Options()
     options.descriptorLimit = Self.descriptors
@@ -46,7 +48,8 @@ import Testing
       }
     }
     #expect(refusal?.code == .resourceExhausted)
-    #expect(refusal?.message.contains("the server's limit is \(Self.connections)") == true, "\(String(describing: refusal))")
+    #expect(
+      refusal?.message.contains("the server's limit is \(Self.connections)") == true, "\(String(describing: refusal))")
     // The health checks of the start may not all have been closed yet on the server's side.
     #expect((Self.connections - 4...Self.connections).contains(open.count), "\(open.count) admitted")
 
@@ -54,7 +57,8 @@ import Testing
     var request = ByteBuffer()
     try request.writeFrame(
       type: .request, callID: 1,
-      message: WireRequest(method: MethodDescriptor.Health.check.fullName, message: try HealthCheckRequest().protobufBytes()))
+      message: WireRequest(
+        method: MethodDescriptor.Health.check.fullName, message: try HealthCheckRequest().protobufBytes()))
     try await open[0].send(request)
     let answer = try #require(try await open[0].readFrame(timeout: .seconds(10)))
     #expect(answer.type == .response && answer.callID == 1)

@@ -49,7 +49,9 @@ import Testing
       let bob = server.client(token: TestServer.Token.bob).sessions
       let bobs = try await bob.createSession(.init(image: "echo", ttlSeconds: 300)).session
       try await alice.withTunnel(sessionID: session.id) { _ in
-        let refused = await #expect(throws: RPCError.self) { try await alice.withTunnel(sessionID: session.id) { _ in } }
+        let refused = await #expect(throws: RPCError.self) {
+          try await alice.withTunnel(sessionID: session.id) { _ in }
+        }
         #expect(refused?.code == .resourceExhausted)
         #expect(refused?.message == "tunnel quota reached: 1 open tunnels per caller; close one or retry after one ends")
         try await bob.withTunnel(sessionID: bobs.id) { _ in }

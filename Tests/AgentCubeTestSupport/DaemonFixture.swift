@@ -141,7 +141,9 @@ public final class DaemonFixture: Sendable {
     let executable = try BuiltProducts.executable("agentcubed")
     // prlimit and setpriv each exec what follows them: the process started is the daemon.
     var command = [executable] + daemonArguments
-    if let limit = options.descriptorLimit { command = ["/usr/bin/prlimit", "--nofile=\(limit):\(limit)", "--"] + command }
+    if let limit = options.descriptorLimit {
+      command = ["/usr/bin/prlimit", "--nofile=\(limit):\(limit)", "--"] + command
+    }
     let daemon =
       if let user = options.runAs {
         try TestProcess.start(

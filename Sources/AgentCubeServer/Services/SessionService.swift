@@ -147,7 +147,9 @@ public struct SessionService: Sendable {
 
   /// Connects to `port` of the session's sandbox the way the backend reaches it, on the call's
   /// event loop: a description of the far end and the channel (auto-read off).
-  private func connectToSandbox(_ session: Session, port: Int, context: ServerContext) async throws -> (String, any Channel) {
+  private func connectToSandbox(
+    _ session: Session, port: Int, context: ServerContext
+  ) async throws -> (String, any Channel) {
     let connection = try await backend.connect(sessionID: session.id, port: port, timeout: tunnelConnectTimeout)
     let target: String
     let channel: any Channel
