@@ -35,10 +35,13 @@ import Testing
       $0.keepaliveTimeout = .milliseconds(200)
     }) { server, probe in
       let raw = try await RawConnection.connect(unixSocket: server.socketPath)
-      try await raw.sendPreface()
+      // A long call, sent with the preface (the client's last bytes): the idle timer does not run,
+      // so only keepalive can find the peer gone.
+      var bytes = ByteBuffer()
+      Preface.write(version: 1, into: &bytes)
+      bytes.writeImmutableBuffer(try request(TestMethods.block, "60"))
+      try await raw.send(bytes)
       try await readOpening(raw)
-      // A long call: the idle timer does not run, so only keepalive can find the peer gone.
-      try await raw.send(try request(TestMethods.block, "60"))
       #expect(try await probe.next() == "started")
       let ping = try #require(try await raw.readFrame())
       #expect(ping.type == .ping && ping.flags & Frame.pingAckFlag == 0 && ping.callID == 0)
@@ -59,7 +62,7 @@ import Testing
     // A generous timeout: the next PING can only come if the server took the ACK as an answer.
     try await RouterServer.withTestMethods(connection: {
       $0.keepaliveInterval = .milliseconds(100)
-      $0.keepaliveTimeout = .seconds(10)
+      $0.keepaliveTimeout = .seconds(30)
     }) { server, _ in
       let raw = try await RawConnection.connect(unixSocket: server.socketPath)
       try await raw.sendPreface()
@@ -90,7 +93,7 @@ import Testing
     try await RouterServer.withTestMethods(connection: {
       $0.idleTimeout = .seconds(1)
       $0.keepaliveInterval = .milliseconds(100)
-      $0.keepaliveTimeout = .seconds(10)
+      $0.keepaliveTimeout = .seconds(30)
     }) { server, _ in
       let raw = try await RawConnection.connect(unixSocket: server.socketPath)
       try await raw.sendPreface()
@@ -118,14 +121,14 @@ import Testing
 
   @Test("the SDK's connection answers keepalive PINGs: a call longer than interval + timeout completes")
   func sdkConnectionAnswersKeepalive() async throws {
-    // Unanswered, the connection would be closed 1.1 s in; the call takes 2 s (about 15 rounds).
+    // Unanswered, the connection would be closed 2.1 s in; the call takes 5 s (dozens of rounds).
     try await RouterServer.withTestMethods(connection: {
       $0.keepaliveInterval = .milliseconds(100)
-      $0.keepaliveTimeout = .seconds(1)
+      $0.keepaliveTimeout = .seconds(2)
     }) { server, _ in
       let connection = try await server.connect()
       let response = try await connection.unary(
-        WireRequest(method: TestMethods.block.fullName, message: try HealthCheckRequest(service: "2").protobufBytes()))
+        WireRequest(method: TestMethods.block.fullName, message: try HealthCheckRequest(service: "5").protobufBytes()))
       #expect(response.code == .ok)
       #expect(try HealthCheckResponse(protobuf: response.message).version == "finished")
       await connection.close()
