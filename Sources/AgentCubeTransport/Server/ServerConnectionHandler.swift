@@ -255,7 +255,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     guard case .open = state else {
       return respond(callID, error: .unavailable("server is shutting down; retry on a new connection"))
     }
-    if let violation = envelopeLimits.violation(in: frame.payload) { return respond(callID, error: violation) }
+    if let violation = envelopeLimits.violation(in: frame.payload) {
+      logger.warning("call refused by a limit", metadata: ["peer": "\(peer)", "limit": "request-metadata"])
+      return respond(callID, error: violation)
+    }
     let request: WireRequest
     do {
       request = try WireRequest(payload: frame.payload)
