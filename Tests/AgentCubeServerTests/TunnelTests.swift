@@ -71,6 +71,28 @@ import Testing
     }
   }
 
+  @Test("a tunnel gets no keepalive: quiet for longer than interval + timeout, it is open and carries only its bytes")
+  func tunnelsHaveNoKeepalive() async throws {
+    var connection = ServerConnectionConfiguration.defaults
+    connection.keepaliveInterval = .milliseconds(100)
+    connection.keepaliveTimeout = .seconds(2)
+    try await TestServer.with(connection: connection) { server in
+      let session = try await echoSession(server)
+      let alice = server.client(token: TestServer.Token.alice).sessions
+      let echoed = try await alice.withTunnel(sessionID: session.id) { tunnel in
+        // The quiet time is what is tested: a framed connection that did not answer would have been
+        // PINGed at once and closed within 2.1 s.
+        try await Task.sleep(for: .seconds(3))
+        try await tunnel.outbound.write(ByteBuffer(string: "still open\n"))
+        tunnel.outbound.finish()
+        var received = ByteBuffer()
+        for try await var chunk in tunnel.inbound { received.writeBuffer(&chunk) }
+        return received.readString(length: received.readableBytes) ?? ""
+      }
+      #expect(echoed == "still open\n", "no PING bytes in the stream, no early close")
+    }
+  }
+
   @Test func bytesSentRightAfterTheRequestAreNotLost() async throws {
     try await TestServer.with { server in
       let session = try await echoSession(server)

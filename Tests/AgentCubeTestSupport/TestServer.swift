@@ -1,6 +1,7 @@
 public import AgentCube
 public import AgentCubeLocalBackend
 public import AgentCubeServer
+public import AgentCubeTransport
 import Foundation
 public import Logging
 
@@ -29,7 +30,8 @@ public struct TestServer: Sendable {
   /// rate limits; `logger`, when given, is the server's (the backend keeps its own).
   public static func start(
     directory: TemporaryDirectory? = nil, policy: SessionPolicy? = nil, reapInterval: Duration = .milliseconds(100),
-    drainGrace: Duration = .seconds(5), clock: MonotonicClock = .continuous, logger serverLogger: Logger? = nil
+    drainGrace: Duration = .seconds(5), clock: MonotonicClock = .continuous, logger serverLogger: Logger? = nil,
+    connection: ServerConnectionConfiguration = .defaults
   ) async throws -> TestServer {
     let directory = try directory ?? TemporaryDirectory()
     let tokens = directory.file("tokens.csv")
@@ -51,7 +53,7 @@ public struct TestServer: Sendable {
       sessionPolicy.defaultImage = "echo"
     }
     var serverConfiguration = SessionServer.Configuration(
-      transport: .init(unixSocketPath: directory.file("s.sock"), tcp: nil, connection: .defaults, drainGrace: drainGrace),
+      transport: .init(unixSocketPath: directory.file("s.sock"), tcp: nil, connection: connection, drainGrace: drainGrace),
       policy: sessionPolicy)
     serverConfiguration.clock = clock
     let server = SessionServer(
@@ -99,9 +101,10 @@ extension TestServer {
   /// Runs `body` with a started server and always tears it down afterwards.
   public static func with<T: Sendable>(
     policy: SessionPolicy? = nil, drainGrace: Duration = .seconds(5), clock: MonotonicClock = .continuous,
-    logger: Logger? = nil, _ body: (TestServer) async throws -> T
+    logger: Logger? = nil, connection: ServerConnectionConfiguration = .defaults, _ body: (TestServer) async throws -> T
   ) async throws -> T {
-    let server = try await TestServer.start(policy: policy, drainGrace: drainGrace, clock: clock, logger: logger)
+    let server = try await TestServer.start(
+      policy: policy, drainGrace: drainGrace, clock: clock, logger: logger, connection: connection)
     do {
       let result = try await body(server)
       await server.tearDown()
