@@ -94,6 +94,7 @@ import Testing
       $0.idleTimeout = .seconds(2)
       $0.keepaliveInterval = .milliseconds(100)
       $0.keepaliveTimeout = .seconds(30)
+      $0.prefaceTimeout = .seconds(60)  // only idleness may end this connection
     }) { server, _ in
       let raw = try await RawConnection.connect(unixSocket: server.socketPath)
       try await raw.sendPreface()
