@@ -97,8 +97,11 @@ for _ in $(seq 1 100); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$SINK_PORT") 2>/dev/null; then break; fi
   sleep 0.05
 done
-"$agentcubed" --unix-socket "" --tcp "127.0.0.1:$PORT" --state-dir "$work/state" \
-  --token-auth-file "$work/tokens.csv" --images-file "$work/images.json" --log-level warning &
+# One caller holds all the idle tunnels: lift the per-caller tunnel limit (an environment variable,
+# which an older agentcubed given as AGENTCUBED ignores).
+AGENTCUBE_MAX_TUNNELS_PER_IDENTITY=$((TUNNELS + 64)) \
+  "$agentcubed" --unix-socket "" --tcp "127.0.0.1:$PORT" --state-dir "$work/state" \
+    --token-auth-file "$work/tokens.csv" --images-file "$work/images.json" --log-level warning &
 server=$!
 for _ in $(seq 1 300); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi

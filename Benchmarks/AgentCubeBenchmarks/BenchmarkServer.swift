@@ -40,10 +40,18 @@ struct BenchmarkServer: Sendable {
 
     let backend = try await LocalBackend(
       configuration: .defaults(stateDirectory: directory + "/state"), logger: logger)
+    // One caller runs every cycle: the benchmark measures the server's machinery, so the limits
+    // per caller (live sessions, CreateSession rate, tunnels) are set above what it can ask for.
+    var policy = SessionPolicy.defaults
+    policy.maxSessionsPerIdentity = 1000
+    policy.createRatePerIdentity = 1_000_000
+    policy.createBurstPerIdentity = 1000
+    policy.maxTunnelsPerIdentity = 1000
     let server = SessionServer(
       configuration: .init(
         transport: .init(
-          unixSocketPath: directory + "/s.sock", tcp: nil, connection: .defaults, drainGrace: .seconds(5))),
+          unixSocketPath: directory + "/s.sock", tcp: nil, connection: .defaults, drainGrace: .seconds(5)),
+        policy: policy),
       backend: backend, authenticator: authenticator, logger: logger)
     _ = try await server.start()
     return BenchmarkServer(directory: directory, server: server, backend: backend, token: token)

@@ -19,6 +19,8 @@ public final class SessionServer: Service, Sendable {
     public var policy: SessionPolicy
     /// Version reported by Health.
     public var version: String
+    /// The clock of the per-caller rate limits. Default ``MonotonicClock/continuous``.
+    public var clock = MonotonicClock.continuous
 
     public init(transport: ServerTransport.Configuration, policy: SessionPolicy = .defaults, version: String = "0.1.0") {
       self.transport = transport
@@ -47,7 +49,8 @@ public final class SessionServer: Service, Sendable {
     var router = Router(rules: rules, logger: logger)
     let health = HealthService(backend: backend.descriptor, version: configuration.version)
     health.register(on: &router)
-    SessionService(backend: backend, policy: configuration.policy, logger: logger).register(on: &router)
+    SessionService(backend: backend, policy: configuration.policy, clock: configuration.clock, logger: logger)
+      .register(on: &router)
     self.health = health
     self.logger = logger
     self.tcpSecurity =

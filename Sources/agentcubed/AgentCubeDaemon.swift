@@ -30,13 +30,7 @@ struct AgentCubeDaemon: AsyncParsableCommand {
     _ = CAgentCubeProcess_setMmapThreshold(128 * 1024)
     var logger = Logger(label: "agentcubed")
     logger.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
-    // Every connection and tunnel holds descriptors: use all the hard limit allows.
-    var files = rlimit()
-    if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &files) == 0, files.rlim_cur < files.rlim_max {
-      files.rlim_cur = files.rlim_max
-      _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &files)
-    }
-    logger.debug("descriptor limit", metadata: ["rlimit.nofile": "\(files.rlim_cur)"])
+    let descriptors = DescriptorLimit.raise()
 
     try FileManager.default.createDirectory(
       atPath: options.stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
@@ -77,10 +71,13 @@ struct AgentCubeDaemon: AsyncParsableCommand {
           "the socket directory \(directory) must be a directory of uid \(geteuid()) that others cannot write")
       }
     }
+    var connection = ServerConnectionConfiguration(
+      maxFrameSize: options.maxFrameSize, maxConcurrentCalls: options.maxConcurrentCalls, agent: "agentcubed/0.1")
+    connection.keepaliveInterval = .seconds(options.keepaliveInterval)
+    connection.keepaliveTimeout = .seconds(options.keepaliveTimeout)
     var transport = ServerTransport.Configuration(
       unixSocketPath: options.unixSocket.isEmpty ? nil : options.unixSocket, tcp: options.parsedTCP,
-      connection: .init(maxFrameSize: options.maxFrameSize, maxConcurrentCalls: options.maxConcurrentCalls, agent: "agentcubed/0.1"),
-      drainGrace: .seconds(options.drainGrace))
+      connection: connection, drainGrace: .seconds(options.drainGrace))
     let socket = try options.socketOwnership
     transport.unixSocketMode = socket.mode
     transport.unixSocketOwner = socket.owner
@@ -91,7 +88,19 @@ struct AgentCubeDaemon: AsyncParsableCommand {
         "plain TCP on a non-loopback address (--allow-insecure-tcp): bearer tokens cross the network in clear text",
         metadata: ["tcp": "\(options.tcp)"])
     }
-    transport.maxConnections = options.maxConnections
+    // Connections over the limit must still be accepted (and refused): keep them within the descriptors.
+    transport.maxConnections = min(options.maxConnections, DescriptorLimit.connectionBudget(descriptors: descriptors))
+    if transport.maxConnections < options.maxConnections {
+      logger.warning(
+        "connection limit lowered to fit the descriptor limit",
+        metadata: [
+          "rlimit.nofile": "\(descriptors)", "max_connections": "\(transport.maxConnections)",
+          "descriptor_reserve": "\(DescriptorLimit.reserve)",
+        ])
+    }
+    logger.info(
+      "descriptor limit",
+      metadata: ["rlimit.nofile": "\(descriptors)", "max_connections": "\(transport.maxConnections)"])
     transport.maxConnectionsPerPeer = options.maxConnectionsPerPeer
     let server = SessionServer(
       configuration: .init(transport: transport, policy: policy),
@@ -111,6 +120,9 @@ struct AgentCubeDaemon: AsyncParsableCommand {
     policy.defaultTTLSeconds = options.defaultTTL
     policy.defaultIdleTimeoutSeconds = options.idleTimeout
     policy.maxSessionsPerIdentity = options.maxSessionsPerIdentity
+    policy.createRatePerIdentity = options.createRatePerIdentity
+    policy.createBurstPerIdentity = options.createBurstPerIdentity
+    policy.maxTunnelsPerIdentity = options.maxTunnelsPerIdentity
     return policy
   }
 

@@ -73,7 +73,16 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "Live sessions one caller may have at once; one more is RESOURCE_EXHAUSTED. Env: AGENTCUBE_MAX_SESSIONS_PER_IDENTITY.")
   var maxSessionsPerIdentity: Int = env("AGENTCUBE_MAX_SESSIONS_PER_IDENTITY").flatMap(Int.init) ?? 32
 
-  @Option(help: "Open connections at most (tunnels included); more get GOAWAY RESOURCE_EXHAUSTED. Env: AGENTCUBE_MAX_CONNECTIONS.")
+  @Option(help: "CreateSession calls one caller may make per second on average (a token bucket); more are RESOURCE_EXHAUSTED with a retry-after-ms detail. Env: AGENTCUBE_CREATE_RATE_PER_IDENTITY.")
+  var createRatePerIdentity: Double = env("AGENTCUBE_CREATE_RATE_PER_IDENTITY").flatMap(Double.init) ?? 5
+
+  @Option(help: "CreateSession calls one caller may make at once after a quiet time (the bucket's size). Env: AGENTCUBE_CREATE_BURST_PER_IDENTITY.")
+  var createBurstPerIdentity: Int = env("AGENTCUBE_CREATE_BURST_PER_IDENTITY").flatMap(Int.init) ?? 20
+
+  @Option(help: "Open tunnels one caller may hold at once; one more is RESOURCE_EXHAUSTED. Env: AGENTCUBE_MAX_TUNNELS_PER_IDENTITY.")
+  var maxTunnelsPerIdentity: Int = env("AGENTCUBE_MAX_TUNNELS_PER_IDENTITY").flatMap(Int.init) ?? 64
+
+  @Option(help: "Open connections at most (tunnels included; lowered to (RLIMIT_NOFILE - 256) / 2 when that is less); more get GOAWAY RESOURCE_EXHAUSTED. Env: AGENTCUBE_MAX_CONNECTIONS.")
   var maxConnections: Int = env("AGENTCUBE_MAX_CONNECTIONS").flatMap(Int.init) ?? 8192
 
   @Option(help: "Open connections from one peer (uid on the Unix socket, IP address on TCP) at most. Env: AGENTCUBE_MAX_CONNECTIONS_PER_PEER.")
@@ -84,6 +93,12 @@ struct ServerOptions: ParsableArguments {
 
   @Option(help: "Most calls in flight per connection. Env: AGENTCUBE_MAX_CONCURRENT_CALLS.")
   var maxConcurrentCalls: Int = env("AGENTCUBE_MAX_CONCURRENT_CALLS").flatMap(Int.init) ?? 100
+
+  @Option(help: "Seconds without a byte from a client (calls in flight or not) before the server sends a keepalive PING. Env: AGENTCUBE_KEEPALIVE_INTERVAL.")
+  var keepaliveInterval: Int = env("AGENTCUBE_KEEPALIVE_INTERVAL").flatMap(Int.init) ?? 60
+
+  @Option(help: "Seconds a client has to answer a keepalive PING; then GOAWAY DEADLINE_EXCEEDED and close. Env: AGENTCUBE_KEEPALIVE_TIMEOUT.")
+  var keepaliveTimeout: Int = env("AGENTCUBE_KEEPALIVE_TIMEOUT").flatMap(Int.init) ?? 20
 
   @Option(help: "Seconds that shutdown waits for calls in flight. Env: AGENTCUBE_DRAIN_GRACE.")
   var drainGrace: Int = env("AGENTCUBE_DRAIN_GRACE").flatMap(Int.init) ?? 10
@@ -99,6 +114,15 @@ struct ServerOptions: ParsableArguments {
       throw ValidationError("--max-frame-size must be between 65536 and 67108864")
     }
     guard maxConcurrentCalls >= 1 else { throw ValidationError("--max-concurrent-calls must be at least 1") }
+    guard createRatePerIdentity > 0, createRatePerIdentity.isFinite, createBurstPerIdentity >= 1 else {
+      throw ValidationError("--create-rate-per-identity must be above 0 and --create-burst-per-identity at least 1")
+    }
+    guard maxSessionsPerIdentity >= 1, maxTunnelsPerIdentity >= 1 else {
+      throw ValidationError("--max-sessions-per-identity and --max-tunnels-per-identity must be at least 1")
+    }
+    guard keepaliveInterval >= 1, keepaliveTimeout >= 1 else {
+      throw ValidationError("--keepalive-interval and --keepalive-timeout must be at least 1 second")
+    }
     guard reapIntervalMs >= 10 else { throw ValidationError("--reap-interval-ms must be at least 10") }
     guard unixSocket.isEmpty || unixSocket.utf8.count <= 107 else {
       throw ValidationError("--unix-socket path is longer than 107 bytes")

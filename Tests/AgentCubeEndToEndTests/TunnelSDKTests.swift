@@ -73,4 +73,22 @@ struct TunnelSDKTests {
       }
     }
   }
+  /// A keepalive PING the server sent before it read the OpenTunnel request gets no ACK: after the
+  /// request every byte the client sends is tunnel data, and an ACK would reach the sandbox.
+  @Test func aPingBeforeTheTunnelAnswerIsNotAnsweredIntoTheTunnel() async throws {
+    try await ScriptedTunnelServer.with(greeting: "", pingFirst: true) { target in
+      let client = AgentCubeClient(target: target, token: .token("unused"))
+      defer { Task { await client.close() } }
+      let echoed = try await client.sessions.withTunnel(sessionID: UUID().uuidString.lowercased()) { tunnel in
+        try await tunnel.outbound.write(ByteBuffer(string: "only this\n"))
+        tunnel.outbound.finish()
+        return try await withTimeout(.seconds(20), "the tunnel's end") {
+          var received = ByteBuffer()
+          for try await var chunk in tunnel.inbound { received.writeBuffer(&chunk) }
+          return Array(received.readableBytesView)
+        }
+      }
+      #expect(echoed == Array("only this\n".utf8), "the sandbox saw \(echoed.count) bytes")
+    }
+  }
 }

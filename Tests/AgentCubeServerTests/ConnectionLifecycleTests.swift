@@ -54,12 +54,13 @@ import Testing
   func idleTimeout() async throws {
     try await withServer({ $0.idleTimeout = .milliseconds(300) }) { server, probe in
       let raw = try await RawConnection.connect(unixSocket: server.socketPath)
-      try await raw.sendPreface()
-      try await readOpening(raw)
-      // A call that runs longer than the idle timeout: the connection is not idle meanwhile.
+      // A call that runs longer than the idle timeout, sent with the preface (the idle timer starts
+      // with it): the connection is not idle meanwhile.
       var bytes = ByteBuffer()
+      Preface.write(version: 1, into: &bytes)
       try bytes.writeFrame(type: .request, callID: 1, message: try request(TestMethods.block, "1"))
       try await raw.send(bytes)
+      try await readOpening(raw)
       #expect(try await probe.next() == "started")
       let answer = try #require(try await raw.readFrame(timeout: .seconds(5)))
       #expect(answer.type == .response && answer.callID == 1)

@@ -52,6 +52,27 @@ import Testing
     }
   }
 
+  @Test("a PING or ACK of another size than 8 bytes is a violation: GOAWAY INVALID_ARGUMENT", arguments: [0, 7, 9, 64])
+  func pingPayloadSize(size: Int) async throws {
+    try await RouterServer.withTestMethods { server, _ in
+      for flags: UInt8 in [0, Frame.pingAckFlag] {
+        let raw = try await RawConnection.connect(unixSocket: server.socketPath)
+        try await raw.sendPreface()
+        #expect(try await raw.readPreface() == .preface(version: 1))
+        #expect(try await raw.readFrame()?.type == .settings)
+        var bytes = ByteBuffer()
+        bytes.writeFrame(Frame(type: .ping, flags: flags, callID: 0, payload: ByteBuffer(repeating: 1, count: size)))
+        try await raw.send(bytes)
+        let goAway = try #require(try await raw.readFrame())
+        #expect(goAway.type == .goAway)
+        let message = try WireGoAway(payload: goAway.payload)
+        #expect(message.code == .invalidArgument && message.message == "a PING carries exactly 8 bytes, not \(size)")
+        #expect(try await raw.readFrame() == nil)
+        await raw.close()
+      }
+    }
+  }
+
   @Test("after the client's GOAWAY: calls in flight are answered, a new REQUEST is UNAVAILABLE, then the end")
   func requestAfterClientGoAway() async throws {
     try await RouterServer.withTestMethods { server, probe in

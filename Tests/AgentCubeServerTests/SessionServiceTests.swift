@@ -3,6 +3,7 @@ import AgentCubeLocalBackend
 import AgentCubeServer
 import AgentCubeTestSupport
 import Foundation
+import Logging
 import Testing
 
 /// The session service end to end: SDK → real server → real local sandboxes.
@@ -45,6 +46,44 @@ import Testing
       let mine = try await alice.listSessions(.init()).sessions
       _ = try await alice.deleteSession(.init(sessionID: mine[0].id))
       _ = try await alice.createSession(.init(ttlSeconds: 120))
+    }
+  }
+
+  @Test("CreateSession calls over a caller's rate are RESOURCE_EXHAUSTED with retry advice; time gives tokens back")
+  func createRate() async throws {
+    var policy = SessionPolicy.defaults
+    policy.minTTLSeconds = 1
+    policy.defaultImage = "echo"
+    policy.createRatePerIdentity = 0.5  // a token every 2 s
+    policy.createBurstPerIdentity = 2
+    let time = ManualClock()
+    let log = LogRecorder()
+    try await TestServer.with(policy: policy, clock: time.clock, logger: log.logger()) { server in
+      let alice = server.client(token: TestServer.Token.alice).sessions
+      _ = try await alice.createSession(.init(ttlSeconds: 120))
+      // A create refused for another reason takes a token too: every call counts.
+      let invalid = await #expect(throws: RPCError.self) { try await alice.createSession(.init(ttlSeconds: 999_999)) }
+      #expect(invalid?.code == .invalidArgument)
+      let refused = await #expect(throws: RPCError.self) { try await alice.createSession(.init(ttlSeconds: 120)) }
+      #expect(refused?.code == .resourceExhausted)
+      #expect(refused?.message == "too many CreateSession calls: 0.5 per second per caller (bursts of 2); retry in 2000 ms")
+      #expect(refused?.details == [ErrorDetail(type: "retry-after-ms", value: "2000")])
+      // Another caller has a bucket of its own.
+      _ = try await server.client(token: TestServer.Token.bob).sessions.createSession(.init(ttlSeconds: 120))
+      time.advance(by: .milliseconds(1999))
+      let early = await #expect(throws: RPCError.self) { try await alice.createSession(.init(ttlSeconds: 120)) }
+      #expect(early?.details == [ErrorDetail(type: "retry-after-ms", value: "1")])
+      time.advance(by: .milliseconds(1))
+      _ = try await alice.createSession(.init(ttlSeconds: 120))
+
+      // Each refusal is a warning naming the caller and the limit; no token is ever logged.
+      let warnings = log.entries.filter { $0.level == .warning && $0.message == "call refused by a limit" }
+      #expect(warnings.count == 2)
+      #expect(warnings.first?.metadata["identity"] == "system:serviceaccount:team-a:alice")
+      #expect(warnings.first?.metadata["limit"] == "create-rate")
+      #expect(warnings.first?.metadata["retry_after_ms"] == "2000")
+      let tokens = [TestServer.Token.alice, TestServer.Token.bob]
+      #expect(!log.entries.contains { entry in tokens.contains { entry.text.contains($0) } })
     }
   }
 

@@ -5,6 +5,7 @@ import AgentCubeServer
 import AgentCubeTestSupport
 import AgentCubeTransport
 import Foundation
+import Logging
 import NIOCore
 import Testing
 
@@ -32,6 +33,63 @@ import Testing
       let after = try await alice.getSession(.init(sessionID: session.id)).session
       #expect(after.lastActivityAtMs >= before)
       try await eventually(.seconds(5), "the tunnel's connection closed") { server.server.connectionCount == connections }
+    }
+  }
+
+  @Test("a caller at its tunnel quota gets RESOURCE_EXHAUSTED; a closed tunnel gives its place back; others are not affected")
+  func tunnelQuota() async throws {
+    var policy = SessionPolicy.defaults
+    policy.minTTLSeconds = 1
+    policy.defaultImage = "echo"
+    policy.maxTunnelsPerIdentity = 1
+    let log = LogRecorder()
+    try await TestServer.with(policy: policy, logger: log.logger()) { server in
+      let session = try await echoSession(server)
+      let alice = server.client(token: TestServer.Token.alice).sessions
+      let bob = server.client(token: TestServer.Token.bob).sessions
+      let bobs = try await bob.createSession(.init(image: "echo", ttlSeconds: 300)).session
+      try await alice.withTunnel(sessionID: session.id) { _ in
+        let refused = await #expect(throws: RPCError.self) {
+          try await alice.withTunnel(sessionID: session.id) { _ in }
+        }
+        #expect(refused?.code == .resourceExhausted)
+        #expect(refused?.message == "tunnel quota reached: 1 open tunnels per caller; close one or retry after one ends")
+        try await bob.withTunnel(sessionID: bobs.id) { _ in }
+      }
+      // The place comes back when the server sees the tunnel end, on its own loop: retry, bounded.
+      try await eventually(.seconds(10), "a tunnel opened after the first one closed") {
+        do {
+          try await alice.withTunnel(sessionID: session.id) { _ in }
+          return true
+        } catch let error as RPCError where error.code == .resourceExhausted {
+          return false
+        }
+      }
+      let warning = log.entries.first { $0.level == .warning && $0.metadata["limit"] == "tunnels-per-identity" }
+      #expect(warning?.metadata["identity"] == "system:serviceaccount:team-a:alice")
+      #expect(!log.entries.contains { $0.text.contains(TestServer.Token.alice) })
+    }
+  }
+
+  @Test("a tunnel gets no keepalive: quiet for longer than interval + timeout, it is open and carries only its bytes")
+  func tunnelsHaveNoKeepalive() async throws {
+    var connection = ServerConnectionConfiguration.defaults
+    connection.keepaliveInterval = .milliseconds(100)
+    connection.keepaliveTimeout = .seconds(2)
+    try await TestServer.with(connection: connection) { server in
+      let session = try await echoSession(server)
+      let alice = server.client(token: TestServer.Token.alice).sessions
+      let echoed = try await alice.withTunnel(sessionID: session.id) { tunnel in
+        // The quiet time is what is tested: a framed connection that did not answer would have been
+        // PINGed at once and closed within 2.1 s.
+        try await Task.sleep(for: .seconds(3))
+        try await tunnel.outbound.write(ByteBuffer(string: "still open\n"))
+        tunnel.outbound.finish()
+        var received = ByteBuffer()
+        for try await var chunk in tunnel.inbound { received.writeBuffer(&chunk) }
+        return received.readString(length: received.readableBytes) ?? ""
+      }
+      #expect(echoed == "still open\n", "no PING bytes in the stream, no early close")
     }
   }
 

@@ -39,6 +39,8 @@ public final class DaemonFixture: Sendable {
     /// Run the daemons as this uid and gid (through `setpriv`) instead of the test's own: a server
     /// without root. The fixture's directory is given to that user.
     public var runAs: (uid: UInt32, gid: UInt32)? = nil
+    /// Run the daemons with this descriptor limit (soft and hard `RLIMIT_NOFILE`, through `prlimit`).
+    public var descriptorLimit: Int? = nil
 
     public init() {}
   }
@@ -137,14 +139,18 @@ public final class DaemonFixture: Sendable {
   public func startDaemon(timeout: Duration = .seconds(60)) async throws -> TestProcess {
     let index = daemons.withLock { $0.count }
     let executable = try BuiltProducts.executable("agentcubed")
+    // prlimit and setpriv each exec what follows them: the process started is the daemon.
+    var command = [executable] + daemonArguments
+    if let limit = options.descriptorLimit {
+      command = ["/usr/bin/prlimit", "--nofile=\(limit):\(limit)", "--"] + command
+    }
     let daemon =
       if let user = options.runAs {
         try TestProcess.start(
-          "/usr/bin/setpriv",
-          ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", executable] + daemonArguments,
+          "/usr/bin/setpriv", ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups"] + command,
           environment: ["HOME": directory.path], outputPrefix: directory.file("daemon-\(index)"))
       } else {
-        try TestProcess.start(executable, daemonArguments, outputPrefix: directory.file("daemon-\(index)"))
+        try TestProcess.start(command[0], Array(command.dropFirst()), outputPrefix: directory.file("daemon-\(index)"))
       }
     daemons.withLock { $0.append(daemon) }
     let deadline = ContinuousClock.now + timeout

@@ -6,11 +6,12 @@ import NIOPosix
 
 /// A stand-in server on a Unix socket that grants the first OpenTunnel request and sends
 /// `greeting` in the same write as its OK answer, then echoes whatever arrives: a sandbox that
-/// speaks first, with the timing pinned down (the real server's timing is a race).
+/// speaks first, with the timing pinned down (the real server's timing is a race). With
+/// `pingFirst`, a keepalive PING comes just before the answer, as when one crosses the request.
 public enum ScriptedTunnelServer {
   /// Runs `body` with the server's target; the server serves one connection.
   public static func with<T: Sendable>(
-    greeting: String, _ body: (ConnectionTarget) async throws -> T
+    greeting: String, pingFirst: Bool = false, _ body: (ConnectionTarget) async throws -> T
   ) async throws -> T {
     let directory = try TemporaryDirectory(prefix: "acst")
     defer { directory.remove() }
@@ -27,7 +28,7 @@ public enum ScriptedTunnelServer {
       group.addTask {
         try await listener.executeThenClose { connections in
           for try await connection in connections {
-            try await serve(connection, greeting: greeting)
+            try await serve(connection, greeting: greeting, pingFirst: pingFirst)
             break
           }
         }
@@ -37,7 +38,9 @@ public enum ScriptedTunnelServer {
     }
   }
 
-  private static func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, greeting: String) async throws {
+  private static func serve(
+    _ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, greeting: String, pingFirst: Bool
+  ) async throws {
     try await connection.executeThenClose { inbound, outbound in
       var received = ByteBuffer()
       var answered = false
@@ -50,6 +53,7 @@ public enum ScriptedTunnelServer {
         guard let callID = try nextRequest(in: &received) else { continue }
         var answer = ByteBuffer()
         Preface.write(into: &answer)
+        if pingFirst { answer.writeFrame(Frame(type: .ping, callID: 0, payload: ByteBuffer(bytes: Array("keepaliv".utf8)))) }
         let message = try OpenTunnelResponse(target: "scripted:1").protobufBytes()
         try answer.writeFrame(type: .response, callID: callID, message: WireResponse(code: .ok, message: message))
         answer.writeString(greeting)

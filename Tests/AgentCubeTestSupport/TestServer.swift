@@ -1,8 +1,9 @@
 public import AgentCube
 public import AgentCubeLocalBackend
 public import AgentCubeServer
+public import AgentCubeTransport
 import Foundation
-import Logging
+public import Logging
 
 /// A real `SessionServer` with a real `LocalBackend` and a token file, on a Unix socket in a temp
 /// dir. Callers: `alice` (team-a) and `bob` (team-b) are service accounts; `jane` is not.
@@ -25,10 +26,12 @@ public struct TestServer: Sendable {
   public var socketPath: String { directory.file("s.sock") }
   public var stateDirectory: String { directory.file("state") }
 
-  /// Starts a server; `policy` defaults to short TTL bounds for reaping tests.
+  /// Starts a server; `policy` defaults to short TTL bounds for reaping tests; `clock` times the
+  /// rate limits; `logger`, when given, is the server's (the backend keeps its own).
   public static func start(
     directory: TemporaryDirectory? = nil, policy: SessionPolicy? = nil, reapInterval: Duration = .milliseconds(100),
-    drainGrace: Duration = .seconds(5)
+    drainGrace: Duration = .seconds(5), clock: MonotonicClock = .continuous, logger serverLogger: Logger? = nil,
+    connection: ServerConnectionConfiguration = .defaults
   ) async throws -> TestServer {
     let directory = try directory ?? TemporaryDirectory()
     let tokens = directory.file("tokens.csv")
@@ -49,11 +52,13 @@ public struct TestServer: Sendable {
       sessionPolicy.minTTLSeconds = 1
       sessionPolicy.defaultImage = "echo"
     }
+    var serverConfiguration = SessionServer.Configuration(
+      transport: .init(unixSocketPath: directory.file("s.sock"), tcp: nil, connection: connection, drainGrace: drainGrace),
+      policy: sessionPolicy)
+    serverConfiguration.clock = clock
     let server = SessionServer(
-      configuration: .init(
-        transport: .init(unixSocketPath: directory.file("s.sock"), tcp: nil, connection: .defaults, drainGrace: drainGrace),
-        policy: sessionPolicy),
-      backend: backend, authenticator: try TokenFileAuthenticator(path: tokens), logger: logger)
+      configuration: serverConfiguration, backend: backend, authenticator: try TokenFileAuthenticator(path: tokens),
+      logger: serverLogger ?? logger)
     _ = try await server.start()
     return TestServer(directory: directory, server: server, backend: backend)
   }
@@ -95,9 +100,11 @@ public struct TestServer: Sendable {
 extension TestServer {
   /// Runs `body` with a started server and always tears it down afterwards.
   public static func with<T: Sendable>(
-    policy: SessionPolicy? = nil, drainGrace: Duration = .seconds(5), _ body: (TestServer) async throws -> T
+    policy: SessionPolicy? = nil, drainGrace: Duration = .seconds(5), clock: MonotonicClock = .continuous,
+    logger: Logger? = nil, connection: ServerConnectionConfiguration = .defaults, _ body: (TestServer) async throws -> T
   ) async throws -> T {
-    let server = try await TestServer.start(policy: policy, drainGrace: drainGrace)
+    let server = try await TestServer.start(
+      policy: policy, drainGrace: drainGrace, clock: clock, logger: logger, connection: connection)
     do {
       let result = try await body(server)
       await server.tearDown()

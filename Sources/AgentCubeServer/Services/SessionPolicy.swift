@@ -21,6 +21,16 @@ public struct SessionPolicy: Sendable {
   /// Live sessions one caller may have at once (creates in flight included); one more is
   /// `RESOURCE_EXHAUSTED`. Default 32.
   public var maxSessionsPerIdentity = 32
+  /// CreateSession calls one caller may make per second, on average (a token bucket refilled at
+  /// this rate); one more is `RESOURCE_EXHAUSTED` with a `retry-after-ms` detail. Every call
+  /// counts, whatever its outcome. Must be above 0. Default 5.
+  public var createRatePerIdentity: Double = 5
+  /// CreateSession calls one caller may make at once after a quiet time (the bucket's size); at
+  /// least 1. Default 20.
+  public var createBurstPerIdentity = 20
+  /// Open tunnels one caller may hold at once (OpenTunnel calls under way included); one more is
+  /// `RESOURCE_EXHAUSTED`. Default 64.
+  public var maxTunnelsPerIdentity = 64
 
   /// The defaults above.
   public static var defaults: Self {

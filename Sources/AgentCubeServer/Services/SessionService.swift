@@ -14,15 +14,23 @@ public struct SessionService: Sendable {
   private let backend: any SessionBackend
   private let policy: SessionPolicy
   private let tunnelConnectTimeout: Duration
-  private let logger: Logger
+  let logger: Logger
   private let tunnels = TunnelRegistry()
-  private let creations = CreationsInFlight()
+  private let creations = CountsPerIdentity()
+  private let openTunnels = CountsPerIdentity()
+  private let createRate: IdentityRateLimiter
 
-  public init(backend: any SessionBackend, policy: SessionPolicy, tunnelConnectTimeout: Duration = .seconds(5), logger: Logger) {
+  /// A service over `backend`; `clock` times the per-caller CreateSession rate.
+  public init(
+    backend: any SessionBackend, policy: SessionPolicy, tunnelConnectTimeout: Duration = .seconds(5),
+    clock: MonotonicClock = .continuous, logger: Logger
+  ) {
     self.backend = backend
     self.policy = policy
     self.tunnelConnectTimeout = tunnelConnectTimeout
     self.logger = logger
+    self.createRate = IdentityRateLimiter(
+      rate: policy.createRatePerIdentity, burst: policy.createBurstPerIdentity, clock: clock)
   }
 
   /// Registers every method on `router`.
@@ -40,6 +48,12 @@ public struct SessionService: Sendable {
 
   func create(_ request: CreateSessionRequest, context: ServerContext) async throws -> CreateSessionResponse {
     let caller = try context.requireCaller()
+    if let wait = createRate.acquire(for: caller.identity.username) {
+      throw refusal(
+        caller, limit: "create-rate",
+        "too many CreateSession calls: \(Self.decimal(policy.createRatePerIdentity)) per second per caller (bursts of \(policy.createBurstPerIdentity))",
+        retryAfter: wait)
+    }
     let ttl = try ttlSeconds(request.ttlSeconds)
     let key = request.sshPublicKey.isEmpty ? "" : try SSHPublicKey.validate(request.sshPublicKey)
     try validate(metadata: request.metadata)
@@ -55,7 +69,8 @@ public struct SessionService: Sendable {
     // The quota counts live sessions and creates still under way, so concurrent creates cannot pass it.
     let live = try await backend.sessions(createdBy: caller.identity.username).count
     guard creations.reserve(for: caller.identity.username, live: live, limit: policy.maxSessionsPerIdentity) else {
-      throw RPCError.resourceExhausted(
+      throw refusal(
+        caller, limit: "sessions-per-identity",
         "session quota reached: \(policy.maxSessionsPerIdentity) live sessions per caller; delete one or retry after one ends")
     }
     defer { creations.release(for: caller.identity.username) }
@@ -104,6 +119,37 @@ public struct SessionService: Sendable {
     }
     guard request.port <= 65535 else { throw RPCError.invalidArgument("port must be between 1 and 65535") }
     let port = request.port == 0 ? Int(session.sshPort) : Int(request.port)
+    let caller = try context.requireCaller()
+    let identity = caller.identity.username
+    // Counted from before the connect, so that concurrent calls cannot pass the limit; the place is
+    // given back when the tunnel's sandbox side closes (which ends the tunnel) or the connect fails.
+    guard openTunnels.reserve(for: identity, limit: policy.maxTunnelsPerIdentity) else {
+      throw refusal(
+        caller, limit: "tunnels-per-identity",
+        "tunnel quota reached: \(policy.maxTunnelsPerIdentity) open tunnels per caller; close one or retry after one ends")
+    }
+    let (target, channel): (String, any Channel)
+    do {
+      (target, channel) = try await connectToSandbox(session, port: port, context: context)
+    } catch {
+      openTunnels.release(for: identity)
+      throw error
+    }
+    let openTunnels = openTunnels
+    channel.closeFuture.whenComplete { _ in openTunnels.release(for: identity) }
+    await backend.recordActivity(id: session.id)
+    tunnels.register(channel, sessionID: session.id)
+    let backend = backend
+    let sessionID = session.id
+    let tunnel = TunnelTarget(channel: channel) { Task { await backend.recordActivity(id: sessionID) } }
+    return (OpenTunnelResponse(target: target), tunnel)
+  }
+
+  /// Connects to `port` of the session's sandbox the way the backend reaches it, on the call's
+  /// event loop: a description of the far end and the channel (auto-read off).
+  private func connectToSandbox(
+    _ session: Session, port: Int, context: ServerContext
+  ) async throws -> (String, any Channel) {
     let connection = try await backend.connect(sessionID: session.id, port: port, timeout: tunnelConnectTimeout)
     let target: String
     let channel: any Channel
@@ -128,12 +174,7 @@ public struct SessionService: Sendable {
         throw RPCError.unavailable("cannot use the connection to \(target): \(Self.reason(error))")
       }
     }
-    await backend.recordActivity(id: session.id)
-    tunnels.register(channel, sessionID: session.id)
-    let backend = backend
-    let sessionID = session.id
-    let tunnel = TunnelTarget(channel: channel) { Task { await backend.recordActivity(id: sessionID) } }
-    return (OpenTunnelResponse(target: target), tunnel)
+    return (target, channel)
   }
 
   /// The session named by `id` if the caller created it: the one place the creator-only rule lives.

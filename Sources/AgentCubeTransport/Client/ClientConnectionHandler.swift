@@ -208,6 +208,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
       if pending.isEmpty { context?.close(promise: nil) }
     case .ping:
       guard frame.flags & Frame.pingAckFlag == 0, let context else { return }
+      // After an OpenTunnel request every byte sent is tunnel data: an ACK would land in the
+      // sandbox's stream. The server stops keepalive when it reads that request and needs none.
+      guard !pending.values.contains(where: \.isTunnel) else { return }
       var buffer = context.channel.allocator.buffer(capacity: 18)
       buffer.writeFrame(Frame(type: .ping, flags: Frame.pingAckFlag, callID: 0, payload: frame.payload))
       context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)

@@ -22,6 +22,12 @@ public struct ServerConnectionConfiguration: Sendable {
   /// PINGs sooner than ``minPingInterval`` tolerated in a row; one more is GOAWAY
   /// `RESOURCE_EXHAUSTED` ("too many pings"). Default 3.
   public var maxPingStrikes = 3
+  /// How long a connection may go without a byte from the client, calls in flight or not, before
+  /// the server sends a keepalive PING (8 opaque bytes). Not after an OpenTunnel switch. Default 60 s.
+  public var keepaliveInterval: Duration = .seconds(60)
+  /// How long the client has, after a keepalive PING, to send any byte (its ACK, or anything);
+  /// then GOAWAY `DEADLINE_EXCEEDED`, close, and the calls in flight are cancelled. Default 20 s.
+  public var keepaliveTimeout: Duration = .seconds(20)
 
   /// The defaults above.
   public static var defaults: Self {

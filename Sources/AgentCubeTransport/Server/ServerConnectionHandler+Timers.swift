@@ -10,8 +10,9 @@ extension ServerConnectionHandler {
   enum TimerPurpose { case preface, frame, idle, grace, unreadAnswers, none }
 
   /// Keeps the frame read timeout while a frame is partly in: started at its first byte, not
-  /// restarted by more bytes of the same frame; with nothing pending, the idle timeout instead.
-  func watchPartialFrame(pending: Bool, decodedFrame: Bool) {
+  /// restarted by more bytes of the same frame; with nothing pending, the idle timeout instead,
+  /// restarted by frames that are `activity` (all but the ACKs of the server's keepalive PINGs).
+  func watchPartialFrame(pending: Bool, decodedFrame: Bool, activity: Bool) {
     guard !readsPaused else { return }  // the timer waits for the peer to read, not to send
     switch state {
     case .open, .draining: break
@@ -20,7 +21,7 @@ extension ServerConnectionHandler {
     if pending {
       guard decodedFrame || timerPurpose != .frame else { return }
       arm(configuration.frameReadTimeout, for: .frame)
-    } else if timerPurpose == .frame || decodedFrame {
+    } else if timerPurpose == .frame || activity {
       armIdleTimerIfIdle()
     }
   }

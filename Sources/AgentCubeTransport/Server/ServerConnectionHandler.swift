@@ -61,6 +61,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   /// The peer is not reading its answers (the channel is not writable): nothing more is read or
   /// decoded until it does.
   var readsPaused = false
+  /// When the last bytes came from the peer, and the keepalive PING that waits for more.
+  var lastReceived = NIODeadline.now()
+  var keepalive = Keepalive()
 
   let peerCredentials: PeerCredentials?
   /// The verified client certificate's subject, once a mutual-TLS handshake completed.
@@ -85,11 +88,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
   func handlerRemoved(context: ChannelHandlerContext) {
     disarm()
+    stopKeepalive()
     self.context = nil
   }
 
   func channelInactive(context: ChannelHandlerContext) {
     disarm()
+    stopKeepalive()
     state = .closed
     for call in calls.values {
       call.deadlineTimer?.cancel()
@@ -124,6 +129,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     var incoming = unwrapInboundIn(data)
+    noteReceived()
     cumulation.accumulate(&incoming)
     processCumulation()
   }
@@ -146,9 +152,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
   func processCumulation() {
     guard var buffer = cumulation else { return }
     var decodedFrame = false
+    // A PING ACK answers the server's keepalive: it does not make an idle connection busy.
+    var decodedActivity = false
     defer {
       cumulation = buffer
-      watchPartialFrame(pending: buffer.readableBytes > 0, decodedFrame: decodedFrame)
+      watchPartialFrame(pending: buffer.readableBytes > 0, decodedFrame: decodedFrame, activity: decodedActivity)
     }
     do {
       loop: while true {
@@ -156,9 +164,12 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         case .awaitingPreface:
           guard let parsed = Preface.parse(&buffer) else { return }
           try handlePreface(parsed)
+          // The idle (or frame) timer starts on the way out, when what is left of the read is known.
+          decodedActivity = true
         case .open, .draining:
           guard !readsPaused, let frame = try decoder.next(from: &buffer) else { return }
           decodedFrame = true
+          if frame.type != .ping || frame.flags & Frame.pingAckFlag == 0 { decodedActivity = true }
           try handle(frame)
         case .failing, .tunnelPending, .tunnel, .closed:
           break loop
@@ -185,7 +196,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
       }
       state = .open
       disarm()
-      armIdleTimerIfIdle()
+      startKeepalive()
       var buffer = context!.channel.allocator.buffer(capacity: 64)
       Preface.write(version: min(version, Preface.currentVersion), into: &buffer)
       let settings = WireSettings(
@@ -207,6 +218,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         closeIfDrained()
       }
     case .ping:
+      guard frame.payload.readableBytes == 8 else {
+        throw ProtocolViolation("a PING carries exactly 8 bytes, not \(frame.payload.readableBytes)")
+      }
       guard frame.flags & Frame.pingAckFlag == 0 else { return }
       let now = NIODeadline.now()
       let minimum = TimeAmount.nanoseconds(Int64(clamping: configuration.minPingInterval.nanosecondsClamped))
@@ -253,7 +267,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     guard case .open = state else {
       return respond(callID, error: .unavailable("server is shutting down; retry on a new connection"))
     }
-    if let violation = envelopeLimits.violation(in: frame.payload) { return respond(callID, error: violation) }
+    if let violation = envelopeLimits.violation(in: frame.payload) {
+      logger.warning("call refused by a limit", metadata: ["peer": "\(peer)", "limit": "request-metadata"])
+      return respond(callID, error: violation)
+    }
     let request: WireRequest
     do {
       request = try WireRequest(payload: frame.payload)
@@ -269,11 +286,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
       return startDraining(code: nil, message: "")
     }
     guard calls.count < configuration.maxConcurrentCalls else {
+      logger.warning("call refused by a limit", metadata: ["peer": "\(peer)", "limit": "max-concurrent-calls"])
       return respond(callID, error: .resourceExhausted("too many calls in flight on this connection (max \(configuration.maxConcurrentCalls))"))
     }
     if isTunnel {
       state = .tunnelPending(callID: callID)
-      disarm()  // tunnel bytes have no frame timing
+      disarm()  // tunnel bytes have no frame timing and no keepalive
+      stopKeepalive()
       context!.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
     }
     start(callID: callID, request: request)
