@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // libFuzzer targets for AgentCube's decoders (docs/fuzzing.md). Built on its own so that the root
-// package and its normal builds stay untouched; scripts/fuzz.sh builds and runs it:
-//   swift build -c release --sanitize=fuzzer --sanitize=address -Xswiftc -enable-testing
+// package and its normal builds stay untouched; scripts/fuzz.sh builds (flags explained there) and
+// runs it.
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -9,7 +9,7 @@ let swiftSettings: [SwiftSetting] = [
   .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
-/// A libFuzzer binary: `LLVMFuzzerTestOneInput` is a `@_cdecl` function and libFuzzer brings `main`.
+/// A libFuzzer binary: its `<module>_main` calls FuzzDriver, which runs libFuzzer.
 func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
   .executableTarget(
     name: name,
@@ -25,10 +25,13 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
   ],
   targets: [
-    // Checks that trap for libFuzzer, seed writing, the table of every message type.
+    // The declaration of LLVMFuzzerRunDriver.
+    .target(name: "CLibFuzzer"),
+    // The targets' main, checks that trap for libFuzzer, seed writing, the table of every message type.
     .target(
       name: "FuzzSupport",
       dependencies: [
+        "CLibFuzzer",
         .product(name: "AgentCube", package: "agentcube"),
         .product(name: "NIOCore", package: "swift-nio"),
       ],

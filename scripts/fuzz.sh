@@ -18,8 +18,13 @@ bin="$scratch/release"
 
 mkdir -p "$scratch"
 echo "building the fuzz targets (log: $scratch/build.log)"
-if ! (cd Fuzz && swift build -c release --sanitize=fuzzer --sanitize=address -Xswiftc -enable-testing \
-  --scratch-path "../$scratch") >"$scratch/build.log" 2>&1; then
+# SwiftPM's `--sanitize fuzzer --sanitize address` hands swiftc only the first, so the flags go
+# straight to the compilers. lld, because gold's __start/__stop of the coverage sections span only
+# the counters of one object file, leaving libFuzzer blind to the rest. -enable-testing for the
+# envelope target's @testable import of the server's RequestEnvelopeLimits.
+if ! (cd Fuzz && swift build -c release --scratch-path "../$scratch" \
+  -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address -Xswiftc -use-ld=lld \
+  -Xswiftc -enable-testing) >"$scratch/build.log" 2>&1; then
   tail -40 "$scratch/build.log"
   exit 1
 fi

@@ -14,16 +14,15 @@ import AgentCubeProtobuf
 import FuzzSupport
 import NIOCore
 
-@_cdecl("LLVMFuzzerInitialize")
-public func initialize(
-  _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
-) -> Int32 {
-  Seeds.writeIfRequested(seeds)
-  return 0
+/// The program's entry (FuzzDriver explains the name).
+@_cdecl("fuzz_envelope_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
+  FuzzDriver.run(argc, argv, seeds: seeds, testOneInput)
 }
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+/// One input; libFuzzer's LLVMFuzzerTestOneInput.
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+  guard let data else { return 0 }
   let input = UnsafeBufferPointer(start: data, count: size)
   guard input.count >= 2 else { return 0 }
   let limits = RequestEnvelopeLimits(maxMetadataEntries: Int(input[0] % 72), maxMetadataBytes: Int(input[1]) * 16)

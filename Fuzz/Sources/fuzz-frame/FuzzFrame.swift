@@ -20,16 +20,15 @@ struct Outcome: Equatable {
   var violation: ProtocolViolation?
 }
 
-@_cdecl("LLVMFuzzerInitialize")
-public func initialize(
-  _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
-) -> Int32 {
-  Seeds.writeIfRequested(seeds)
-  return 0
+/// The program's entry (FuzzDriver explains the name).
+@_cdecl("fuzz_frame_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
+  FuzzDriver.run(argc, argv, seeds: seeds, testOneInput)
 }
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+/// One input; libFuzzer's LLVMFuzzerTestOneInput.
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+  guard let data else { return 0 }
   let input = UnsafeBufferPointer(start: data, count: size)
   guard input.count >= 2 else { return 0 }
   let decoder = FrameDecoder(maxFrameSize: maxFrameSize(input[0]))

@@ -6,16 +6,15 @@
 // re-encodes to the same bytes.
 import FuzzSupport
 
-@_cdecl("LLVMFuzzerInitialize")
-public func initialize(
-  _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
-) -> Int32 {
-  Seeds.writeIfRequested(seeds)
-  return 0
+/// The program's entry (FuzzDriver explains the name).
+@_cdecl("fuzz_messages_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
+  FuzzDriver.run(argc, argv, seeds: seeds, testOneInput)
 }
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+/// One input; libFuzzer's LLVMFuzzerTestOneInput.
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+  guard let data else { return 0 }
   guard size >= 1 else { return 0 }
   let kind = MessageKind.all[Int(data[0]) % MessageKind.all.count]
   kind.check(UnsafeRawBufferPointer(start: data + 1, count: size - 1))

@@ -13,16 +13,15 @@ import AgentCubeTransport
 import FuzzSupport
 import NIOCore
 
-@_cdecl("LLVMFuzzerInitialize")
-public func initialize(
-  _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
-) -> Int32 {
-  Seeds.writeIfRequested(seeds)
-  return 0
+/// The program's entry (FuzzDriver explains the name).
+@_cdecl("fuzz_preface_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
+  FuzzDriver.run(argc, argv, seeds: seeds, testOneInput)
 }
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+/// One input; libFuzzer's LLVMFuzzerTestOneInput.
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+  guard let data else { return 0 }
   let input = Array(UnsafeBufferPointer(start: data, count: size))
   var answer: Preface.Parsed?
   for length in 0...min(input.count, Preface.length + 1) {
