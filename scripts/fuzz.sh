@@ -31,7 +31,8 @@ fi
 
 if [[ "${1:-}" == "--seeds" ]]; then
   for target in "${targets[@]}"; do
-    rm -rf "Fuzz/Corpus/$target/"*.bin && mkdir -p "Fuzz/Corpus/$target"
+    # Inputs that once failed (crash-*.bin) are kept; the seeds are written anew.
+    mkdir -p "Fuzz/Corpus/$target" && find "Fuzz/Corpus/$target" -name '*.bin' ! -name 'crash-*' -delete
     FUZZ_WRITE_SEEDS="Fuzz/Corpus/$target" "$bin/$target"
     echo "$target: $(ls "Fuzz/Corpus/$target" | wc -l) seeds"
   done
