@@ -24,6 +24,19 @@ import Testing
     #expect(Preface.parse(&buffer) == .http)
   }
 
+  /// Found by fuzz-preface: a first read of "P" was answered as garbage, while "PRI " is HTTP.
+  @Test(arguments: ["GET ", "POST", "PUT ", "PRI ", "CONN"])
+  func recognisesHTTPArrivingOneByteAtATime(_ method: String) {
+    var buffer = ByteBuffer()
+    for byte in method.utf8.dropLast() {
+      buffer.writeInteger(byte)
+      #expect(Preface.parse(&buffer) == nil)
+    }
+    buffer.writeInteger(method.utf8.last!)
+    #expect(Preface.parse(&buffer) == .http)
+    #expect(buffer.readableBytes == 4)
+  }
+
   @Test(arguments: [[0x16, 0x03, 0x01, 0x02], Array("SSH-2.0-OpenSSH".utf8), [0, 0, 0, 0, 0, 0, 0, 0]])
   func rejectsGarbageAsSoonAsItDiffers(_ bytes: [UInt8]) {
     var buffer = ByteBuffer(bytes: bytes)

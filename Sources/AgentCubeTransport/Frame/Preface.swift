@@ -31,11 +31,14 @@ public enum Preface {
   /// Parses the first bytes; `nil` while there are too few bytes to tell.
   ///
   /// HTTP is recognised from its first four bytes, so an HTTP client that waits for an answer
-  /// after a short request line still gets one.
+  /// after a short request line still gets one; fewer bytes that begin an HTTP method are waited on.
   public static func parse(_ buffer: inout ByteBuffer) -> Parsed? {
     let available = min(buffer.readableBytes, length)
     guard let head = buffer.getBytes(at: buffer.readerIndex, length: available) else { return nil }
     if available >= 4, httpMethodPrefixes.contains(where: { head.starts(with: $0) }) { return .http }
+    // Fewer than 4 bytes that begin a method ("P", "GE"): wait, or the answer would depend on how the
+    // first bytes happened to be split across reads.
+    if available < 4, httpMethodPrefixes.contains(where: { $0.starts(with: head) }) { return nil }
     let expected = magic.prefix(available)
     guard head.prefix(magic.count).elementsEqual(expected.prefix(min(available, magic.count))) else { return .garbage }
     guard available == length else { return nil }
