@@ -42,8 +42,9 @@ struct DaemonLifecycleEndToEndTests {
 
   @Test("a restart re-adopts running sessions; SIGTERM exits 0 within the drain grace")
   func restartReadopts() async throws {
+    // A grace no busy machine's stop reaches: ending sooner shows that nothing waited for it.
     var options = DaemonFixture.Options()
-    options.drainGraceSeconds = 3
+    options.drainGraceSeconds = 30
     try await withDaemon(options) { fixture, first in
       let created = try await fixture.cli(["session", "create", "--image", DaemonFixture.echoImage, "--json"])
         .succeeded(as: CLISession.self)
@@ -185,7 +186,8 @@ struct DaemonLifecycleEndToEndTests {
       // When the daemon exited (seen by the thread waiting for it), not when this task ran again.
       let took = (daemon.endedAt ?? .now) - signalled
       #expect(stopped.termination == .exited(0), "\(stopped)")
-      #expect(took < .seconds(3), "took \(took)")
+      // Nothing is in flight: stopping does not wait out the drain grace.
+      #expect(took < .seconds(fixture.options.drainGraceSeconds), "took \(took)")
       #expect(!FileManager.default.fileExists(atPath: fixture.socketPath), "socket file left behind")
       let health = try await fixture.cli(["health"], token: .none)
       #expect(health.exitCode == 24, "\(health)")
