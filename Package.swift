@@ -44,6 +44,12 @@ let package = Package(
       dependencies: ["CAgentCubeCrypto"],
       swiftSettings: swiftSettings
     ),
+    // Kubernetes: TokenReview authentication (so far its review cache).
+    .target(
+      name: "AgentCubeKubernetes",
+      dependencies: ["AgentCubeCore", "AgentCubeCrypto"],
+      swiftSettings: swiftSettings
+    ),
     // The one Swift layer mapping protobuf-c structs to AgentCubeCore value types.
     .target(
       name: "AgentCubeProtobuf",
@@ -195,6 +201,11 @@ let package = Package(
         "AgentCubeCore",
         .product(name: "Logging", package: "swift-log"),
       ],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "AgentCubeKubernetesTests",
+      dependencies: ["AgentCubeKubernetes", "AgentCubeCore"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <openssl/evp.h>
 #include <openssl/bio.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 /// A SHA-256 context from libcrypto, or NULL when it cannot be made.
@@ -28,6 +30,16 @@ static inline int agentcube_sha256_final(EVP_MD_CTX *context, unsigned char *dig
 }
 
 static inline void agentcube_sha256_free(EVP_MD_CTX *context) { EVP_MD_CTX_free(context); }
+
+/// HMAC-SHA256 of `bytes` under `key` into `digest32`; 1 on success.
+static inline int agentcube_hmac_sha256(
+    const void *key, size_t keyCount, const void *bytes, size_t count, unsigned char *digest32) {
+  unsigned int length = 0;
+  return HMAC(EVP_sha256(), key, (int)keyCount, (const unsigned char *)bytes, count, digest32, &length) != NULL;
+}
+
+/// Fills `out` with `count` bytes from the system's CSPRNG; 1 on success.
+static inline int agentcube_random_bytes(unsigned char *out, size_t count) { return RAND_bytes(out, (int)count); }
 
 /// Writes the subject of a DER certificate as an RFC 4514 string ("CN=agent,O=Example") into `out`
 /// (NUL-terminated, truncated to `capacity`); returns its full length, or -1 when `der` is not a
