@@ -22,6 +22,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
   ],
   targets: [
     // Wire-level value types, status codes, metadata, identity, interceptors. No NIO, no C.
@@ -44,10 +45,17 @@ let package = Package(
       dependencies: ["CAgentCubeCrypto"],
       swiftSettings: swiftSettings
     ),
-    // Kubernetes: TokenReview authentication (so far its review cache).
+    // libcurl behind a typed static-inline shim (curl_easy_setopt is variadic).
+    .target(
+      name: "CAgentCubeCurl",
+      linkerSettings: [.linkedLibrary("curl")]
+    ),
+    // Kubernetes: the libcurl HTTPS client and TokenReview authentication (so far its review cache).
     .target(
       name: "AgentCubeKubernetes",
-      dependencies: ["AgentCubeCore", "AgentCubeCrypto"],
+      dependencies: [
+        "AgentCubeCore", "AgentCubeCrypto", "CAgentCubeCurl", .product(name: "Yams", package: "Yams"),
+      ],
       swiftSettings: swiftSettings
     ),
     // The one Swift layer mapping protobuf-c structs to AgentCubeCore value types.
@@ -114,6 +122,7 @@ let package = Package(
         "AgentCubeServer",
         "CAgentCubeProcess",
         "AgentCubeLocalBackend",
+        "AgentCubeKubernetes",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,4 +1,5 @@
 import AgentCubeCore
+import AgentCubeKubernetes
 import AgentCubeLocalBackend
 import AgentCubeServer
 import AgentCubeTransport
@@ -34,8 +35,7 @@ struct AgentCubeDaemon: AsyncParsableCommand {
 
     try FileManager.default.createDirectory(
       atPath: options.stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
-    let tokenFile = try prepareTokenFile(logger: logger)
-    let authenticator = try TokenFileAuthenticator(path: tokenFile)
+    let authenticator = try makeAuthenticator(logger: logger)
 
     var backendConfiguration = LocalBackend.Configuration.defaults(stateDirectory: options.stateDir)
     if !options.imagesFile.isEmpty {
@@ -124,6 +124,36 @@ struct AgentCubeDaemon: AsyncParsableCommand {
     policy.createBurstPerIdentity = options.createBurstPerIdentity
     policy.maxTunnelsPerIdentity = options.maxTunnelsPerIdentity
     return policy
+  }
+
+  /// The token file (the default) or TokenReview against the cluster the kubeconfig names.
+  private func makeAuthenticator(logger: Logger) throws -> any Authenticator {
+    guard options.authenticator == "tokenreview" else {
+      return try TokenFileAuthenticator(path: try prepareTokenFile(logger: logger))
+    }
+    let connection: KubernetesConnection
+    do {
+      connection = try KubernetesConnection.resolve(
+        kubeconfig: options.kubeconfig, context: options.context, allowInsecure: options.kubernetesInsecureSkipTlsVerify)
+    } catch {
+      throw ValidationError("--authenticator tokenreview: \(error.description)")
+    }
+    if connection.tls.insecureSkipVerify {
+      logger.warning("the Kubernetes API server's certificate is NOT verified (insecure-skip-tls-verify)")
+    }
+    var cache = TokenReviewCache.Configuration()
+    cache.successLifetime = .seconds(options.authCacheTtl)
+    cache.failureLifetime = .seconds(options.authNegativeCacheTtl)
+    cache.capacity = options.authCacheSize
+    let api = KubernetesAPI(server: connection.server, tls: connection.tls, token: connection.token, http: CurlHTTPClient())
+    logger.info(
+      "authenticating with TokenReview",
+      metadata: [
+        "kubernetes.server": "\(connection.server)", "kubernetes.source": "\(connection.source)",
+        "audiences": "\(options.tokenReviewAudience.joined(separator: ","))",
+      ])
+    return TokenReviewAuthenticator(
+      api: api, audiences: options.tokenReviewAudience, cache: TokenReviewCache(configuration: cache))
   }
 
   /// The token file to authenticate against; on a first run without one, a development token.

@@ -37,6 +37,30 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "Token file (kube-apiserver --token-auth-file format). Default: <state-dir>/tokens.csv, created with one development token. Env: AGENTCUBE_TOKEN_AUTH_FILE.")
   var tokenAuthFile: String = env("AGENTCUBE_TOKEN_AUTH_FILE") ?? ""
 
+  @Option(help: "How bearer tokens are checked: token-file or tokenreview (Kubernetes TokenReview). Env: AGENTCUBE_AUTHENTICATOR.")
+  var authenticator: String = env("AGENTCUBE_AUTHENTICATOR") ?? "token-file"
+
+  @Option(help: "Kubeconfig file(s), colon-separated (default: KUBECONFIG, in a pod its service account, else ~/.kube/config). Env: AGENTCUBE_KUBECONFIG.")
+  var kubeconfig: String = env("AGENTCUBE_KUBECONFIG") ?? ""
+
+  @Option(help: "Kubeconfig context (default: its current-context). Env: AGENTCUBE_CONTEXT.")
+  var context: String = env("AGENTCUBE_CONTEXT") ?? ""
+
+  @Option(help: "An audience TokenReview checks tokens for (repeatable). Env: AGENTCUBE_TOKEN_REVIEW_AUDIENCE, comma-separated.")
+  var tokenReviewAudience: [String] = env("AGENTCUBE_TOKEN_REVIEW_AUDIENCE").map { $0.split(separator: ",").map(String.init) } ?? []
+
+  @Option(help: "Seconds a TokenReview identity is cached (not extended by use, never past the token's exp). Env: AGENTCUBE_AUTH_CACHE_TTL.")
+  var authCacheTtl: Int = env("AGENTCUBE_AUTH_CACHE_TTL").flatMap(Int.init) ?? 30
+
+  @Option(help: "Seconds a rejected token is cached. Env: AGENTCUBE_AUTH_NEGATIVE_CACHE_TTL.")
+  var authNegativeCacheTtl: Int = env("AGENTCUBE_AUTH_NEGATIVE_CACHE_TTL").flatMap(Int.init) ?? 5
+
+  @Option(help: "TokenReview answers cached at most. Env: AGENTCUBE_AUTH_CACHE_SIZE.")
+  var authCacheSize: Int = env("AGENTCUBE_AUTH_CACHE_SIZE").flatMap(Int.init) ?? 10000
+
+  @Flag(help: "Accept a kubeconfig cluster with insecure-skip-tls-verify (a warning is logged).")
+  var kubernetesInsecureSkipTlsVerify = false
+
   @Option(help: "JSON file of extra local images. Env: AGENTCUBE_IMAGES_FILE.")
   var imagesFile: String = env("AGENTCUBE_IMAGES_FILE") ?? ""
 
@@ -129,6 +153,12 @@ struct ServerOptions: ParsableArguments {
     }
     guard tcp.isEmpty || parsedTCP != nil else { throw ValidationError("--tcp must be HOST:PORT") }
     guard !unixSocket.isEmpty || !tcp.isEmpty else { throw ValidationError("listen on a Unix socket, TCP or both") }
+    guard ["token-file", "tokenreview"].contains(authenticator) else {
+      throw ValidationError("--authenticator must be token-file or tokenreview, not '\(authenticator)'")
+    }
+    guard authCacheTtl >= 0, authNegativeCacheTtl >= 0, authCacheSize >= 1 else {
+      throw ValidationError("--auth-cache-ttl and --auth-negative-cache-ttl must be 0 or more, --auth-cache-size 1 or more")
+    }
     guard UInt32(unixSocketMode, radix: 8).map({ $0 <= 0o777 }) == true else {
       throw ValidationError("--unix-socket-mode must be octal permission bits such as 0660, not '\(unixSocketMode)'")
     }

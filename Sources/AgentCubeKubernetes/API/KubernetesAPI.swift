@@ -1,0 +1,90 @@
+public import AgentCubeCore
+import Foundation
+
+/// Typed JSON requests to one Kubernetes API server, over the process's shared ``CurlHTTPClient``.
+///
+/// A value: cheap to copy with another credential (a caller's token) since connections belong to
+/// the shared client. Failures become ``AgentCubeCore/RPCError``s as `kubernetes-api.md` maps
+/// them; idempotent requests are retried on 429 (after its `Retry-After`), 5xx and connection
+/// failures, with capped exponential backoff and jitter.
+public struct KubernetesAPI: Sendable {
+  /// Where the API server is and how to trust it.
+  public var server: String
+  public var tls: TLSCredentials
+  /// The bearer token sent, read for every request (a projected token rotates).
+  public var token: @Sendable () throws -> String?
+  /// Each attempt's limit. Default 10 s.
+  public var requestTimeout: Duration = .seconds(10)
+  /// Attempts of an idempotent request at most. Default 4.
+  public var maxAttempts = 4
+  /// The first retry's wait, doubled each time up to ``maxBackoff``. Default 100 ms.
+  public var initialBackoff: Duration = .milliseconds(100)
+  public var maxBackoff: Duration = .seconds(2)
+
+  let http: CurlHTTPClient
+
+  public init(server: String, tls: TLSCredentials, token: @escaping @Sendable () throws -> String?, http: CurlHTTPClient) {
+    self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
+    self.tls = tls
+    self.token = token
+    self.http = http
+  }
+
+  /// The same server and trust, acting as another token's owner.
+  public func acting(as token: String) -> Self {
+    var copy = self
+    copy.token = { token }
+    return copy
+  }
+
+  /// Sends `body` as JSON to `path` and decodes the answer.
+  ///
+  /// - Throws: ``AgentCubeCore/RPCError``: the Kubernetes status mapped (its message kept), or
+  ///   `UNAVAILABLE` when the server cannot be reached or answers 429/5xx past the retries.
+  public func send<Body: Encodable, Answer: Decodable>(
+    _ method: String, _ path: String, body: Body?, idempotent: Bool, as: Answer.Type = Answer.self
+  ) async throws -> Answer {
+    let encoded = try body.map { try JSONEncoder().encode($0) }.map { Array($0) }
+    var headers = ["Accept: application/json"]
+    if encoded != nil { headers.append("Content-Type: application/json") }
+    if let token = try token() { headers.append("Authorization: Bearer \(token)") }
+    let request = HTTPRequest(method: method, url: server + path, headers: headers, body: encoded, timeout: requestTimeout)
+    var backoff = initialBackoff
+    var attempt = 1
+    while true {
+      var failure: RPCError
+      var wait: Duration?
+      do {
+        let response = try await http.send(request, tls: tls)
+        if (200..<300).contains(response.status) {
+          do {
+            return try JSONDecoder().decode(Answer.self, from: Data(response.body))
+          } catch {
+            throw RPCError(code: .internal, message: "Kubernetes API: an answer of \(path) that is not the expected JSON")
+          }
+        }
+        let retryAfter = response.headers["retry-after"].flatMap { Int($0) }.map { min(max($0, 0), 60) }
+        failure = KubernetesStatus.rpcError(
+          httpStatus: response.status, body: try? JSONDecoder().decode(KubernetesStatus.self, from: Data(response.body)),
+          retryAfterSeconds: retryAfter)
+        guard response.status == 429 || response.status >= 500 else { throw failure }
+        wait = retryAfter.map { .seconds($0) }
+      } catch let error as HTTPTransferError {
+        failure = RPCError.unavailable("Kubernetes API \(server) unreachable: \(error.description)")
+      }
+      guard idempotent, attempt < maxAttempts else { throw failure }
+      attempt += 1
+      // Full jitter within the backoff, unless the server said when.
+      let jittered = Duration.nanoseconds(Int64.random(in: 0...max(1, backoff.nanoseconds)))
+      try await Task.sleep(for: wait ?? jittered)
+      backoff = min(backoff * 2, maxBackoff)
+    }
+  }
+}
+
+extension Duration {
+  fileprivate var nanoseconds: Int64 {
+    let (seconds, attoseconds) = components
+    return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+  }
+}

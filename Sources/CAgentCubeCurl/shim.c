@@ -1,0 +1,1 @@
+/* The shim is header-only (static inline); SwiftPM needs one source file. */
