@@ -173,6 +173,26 @@ let package = Package(
       path: "Tests/AgentCubeTestSupport",
       swiftSettings: swiftSettings
     ),
+    // A Kubernetes API emulator for tests (HTTPS, bearer tokens, TokenReview, faults, counters);
+    // independent of the product's HTTP code.
+    .target(
+      name: "KubernetesEmulator",
+      dependencies: [
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ],
+      path: "Tests/KubernetesEmulator",
+      swiftSettings: swiftSettings
+    ),
+    // The emulator as its own program: `agentcube-kube-emulator --cert … --key … --tokens …`.
+    .executableTarget(
+      name: "agentcube-kube-emulator",
+      dependencies: ["KubernetesEmulator"],
+      path: "Tests/KubernetesEmulatorMain",
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
       name: "AgentCubeProtobufTests",
       dependencies: ["AgentCubeProtobuf", "AgentCubeCore"],
