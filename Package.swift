@@ -229,6 +229,16 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     .testTarget(
+      name: "KubernetesEmulatorTests",
+      dependencies: [
+        "KubernetesEmulator",
+        "AgentCubeTestSupport",
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      path: "Tests/KubernetesEmulatorTests",
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
       name: "AgentCubeEndToEndTests",
       dependencies: ["AgentCube", "AgentCubeTestSupport"],
       swiftSettings: swiftSettings
