@@ -182,6 +182,26 @@ let package = Package(
       path: "Tests/AgentCubeTestSupport",
       swiftSettings: swiftSettings
     ),
+    // A Kubernetes API emulator for tests (HTTPS, bearer tokens, TokenReview, faults, counters);
+    // independent of the product's HTTP code.
+    .target(
+      name: "KubernetesEmulator",
+      dependencies: [
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ],
+      path: "Tests/KubernetesEmulator",
+      swiftSettings: swiftSettings
+    ),
+    // The emulator as its own program: `agentcube-kube-emulator --cert … --key … --tokens …`.
+    .executableTarget(
+      name: "agentcube-kube-emulator",
+      dependencies: ["KubernetesEmulator"],
+      path: "Tests/KubernetesEmulatorMain",
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
       name: "AgentCubeProtobufTests",
       dependencies: ["AgentCubeProtobuf", "AgentCubeCore"],
@@ -215,6 +235,16 @@ let package = Package(
     .testTarget(
       name: "AgentCubeKubernetesTests",
       dependencies: ["AgentCubeKubernetes", "AgentCubeCore"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "KubernetesEmulatorTests",
+      dependencies: [
+        "KubernetesEmulator",
+        "AgentCubeTestSupport",
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      path: "Tests/KubernetesEmulatorTests",
       swiftSettings: swiftSettings
     ),
     .testTarget(
