@@ -234,7 +234,7 @@ let package = Package(
     ),
     .testTarget(
       name: "AgentCubeKubernetesTests",
-      dependencies: ["AgentCubeKubernetes", "AgentCubeCore"],
+      dependencies: ["AgentCubeKubernetes", "AgentCubeCore", "AgentCubeTestSupport", "KubernetesEmulator"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -66,7 +66,7 @@ struct SSHTunnelEndToEndTests {
       print(
         "delete took \(delete.duration); the open ssh ended with \(ended.termination)"
           + " \(ContinuousClock.now - deleted) after delete began")
-      try await eventually(.seconds(10), "the ProxyCommand's agentcube tunnel to exit") {
+      try await eventually(.seconds(20), "the ProxyCommand's agentcube tunnel to exit") {
         tunnelProcesses(for: session.id).isEmpty
       }
       #expect(!fixture.recordedSandboxIsRunning(session.id), "the sandbox still runs")

@@ -203,7 +203,7 @@ struct SandboxSecurityTests {
 
       let memory = try await ssh.run(small, "python3 -c 'b = bytearray(\(limits.memory * 2)); print(len(b))'")
       #expect(memory.exitCode != 0 && memory.stdout.isEmpty, "allocating twice the limit worked: \(memory)")
-      try await eventually(.seconds(10), "the OOM kill in the session's status") {
+      try await eventually(.seconds(20), "the OOM kill in the session's status") {
         let got = try await fixture.cli(["session", "get", small.id, "--json"]).succeeded(as: CLISession.self)
         return got.statusMessage.contains("out of memory") && got.status == "running"
       }
@@ -285,7 +285,7 @@ struct SandboxSecurityTests {
       #expect(zombieChildren(of: daemon.pid).isEmpty, "zombies: \(zombieChildren(of: daemon.pid))")
       let mountinfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
       #expect(!mountinfo.contains(fixture.stateDirectory), "a workspace is still mounted")
-      try await eventually(.seconds(10), "the sandbox directories to go") {
+      try await eventually(.seconds(20), "the sandbox directories to go") {
         ((try? FileManager.default.contentsOfDirectory(atPath: fixture.stateDirectory + "/sandboxes")) ?? ["?"]).isEmpty
       }
       for controller in ["memory", "pids", "cpu"] {

@@ -77,7 +77,7 @@ struct TunnelPortForwarderTests {
           }
         }
         // Once the first connection is gone, its slot is free again.
-        try await eventually(.seconds(10), "a connection after the first one is served") {
+        try await eventually(.seconds(20), "a connection after the first one is served") {
           try await exchange(port: port, ByteBuffer(string: "third\n")) == ByteBuffer(string: "third\n")
         }
       }
@@ -91,11 +91,11 @@ struct TunnelPortForwarderTests {
       let (listening, listener) = AsyncStream.makeStream(of: Int.self)
       let forwarder = PortForwarder(client: client, sessionID: session.id)
       let running = Task { try await forwarder.run(onListening: { listener.yield($0.port!) }) }
-      let port = try #require(try await withTimeout(.seconds(10), "listening") { await listening.first() })
+      let port = try #require(try await withTimeout(.seconds(20), "listening") { await listening.first() })
       let connection = try await TCPTestClient.connect(port: port)
       try await connection.executeThenClose { inbound, outbound in
         try await outbound.write(ByteBuffer(string: "before\n"))
-        let received = try await withTimeout(.seconds(10), "the echo, then the end after cancel") {
+        let received = try await withTimeout(.seconds(20), "the echo, then the end after cancel") {
           var received = ByteBuffer()
           for try await var chunk in inbound {
             received.writeBuffer(&chunk)
@@ -106,7 +106,7 @@ struct TunnelPortForwarderTests {
         }
         #expect(received == ByteBuffer(string: "before\n"))
       }
-      try await withTimeout(.seconds(10), "run() to return") { _ = try? await running.value }
+      try await withTimeout(.seconds(20), "run() to return") { _ = try? await running.value }
       #expect(!TCPProbe.accepts(address: "127.0.0.1", port: UInt16(port)), "still listening")
     }
   }
@@ -117,7 +117,7 @@ struct TunnelPortForwarderTests {
       try await withForwarder(client, sessionID: UUID().uuidString.lowercased()) { port, _ in
         let second = PortForwarder(client: client, sessionID: "unused", configuration: .init(port: port))
         await #expect(throws: (any Error).self) {
-          try await withTimeout(.seconds(10), "binding a taken port") { try await second.run() }
+          try await withTimeout(.seconds(20), "binding a taken port") { try await second.run() }
         }
       }
     }
@@ -138,7 +138,7 @@ private func withForwarder<T: Sendable>(
         onListening: { listener.yield($0.port!) }, onConnectionError: { _, error in reporter.yield("\(error)") })
     }
     defer { group.cancelAll() }
-    let port = try #require(try await withTimeout(.seconds(10), "the forwarder to listen") { await listening.first() })
+    let port = try #require(try await withTimeout(.seconds(20), "the forwarder to listen") { await listening.first() })
     #expect(port > 0)
     return try await body(port, errors)
   }

@@ -19,7 +19,7 @@ struct TunnelSDKTests {
       let received = try await alice.withTunnel(sessionID: session.id) { tunnel in
         // Like OpenSSH's client, send the version line at once (then no answer waits on another).
         try await tunnel.outbound.write(ByteBuffer(string: "SSH-2.0-agentcube-test\r\n"))
-        return try await withTimeout(.seconds(10), "sshd's version line and KEXINIT") {
+        return try await withTimeout(.seconds(20), "sshd's version line and KEXINIT") {
           var received = ByteBuffer()
           for try await var chunk in tunnel.inbound {
             received.writeBuffer(&chunk)

@@ -31,12 +31,12 @@ import Testing
 
   @Test("a peer that sends part of the preface, then FIN, is closed at once", arguments: [0, 4, 7])
   func halfSentPreface(bytes: Int) async throws {
-    try await withServer { server, _ in
+    // A preface timeout far beyond the wait below: the end can only come from the FIN.
+    try await withServer({ $0.prefaceTimeout = .seconds(600) }) { server, _ in
       var preface = ByteBuffer()
       Preface.write(version: 1, into: &preface)
-      // The server's default preface timeout is 10 s: the end must come from the FIN, long before.
       let answer = await HalfClosingClient.exchange(
-        unixSocket: server.socketPath, send: Array(preface.readableBytesView.prefix(bytes)), timeout: .seconds(5))
+        unixSocket: server.socketPath, send: Array(preface.readableBytesView.prefix(bytes)), timeout: .seconds(30))
       #expect(answer == [], "the server closed without answering")
     }
   }
@@ -45,7 +45,7 @@ import Testing
   func prefaceTimeout() async throws {
     try await withServer({ $0.prefaceTimeout = .milliseconds(200) }) { server, _ in
       let raw = try await RawConnection.connect(unixSocket: server.socketPath)
-      let rest = try await raw.readToEnd(timeout: .seconds(5))
+      let rest = try await raw.readToEnd(timeout: .seconds(20))
       #expect(rest.readableBytes == 0)
     }
   }
@@ -62,10 +62,10 @@ import Testing
       try await raw.send(bytes)
       try await readOpening(raw)
       #expect(try await probe.next() == "started")
-      let answer = try #require(try await raw.readFrame(timeout: .seconds(5)))
+      let answer = try #require(try await raw.readFrame(timeout: .seconds(20)))
       #expect(answer.type == .response && answer.callID == 1)
       #expect(try HealthCheckResponse(protobuf: WireResponse(payload: answer.payload).message).version == "finished")
-      let goAway = try #require(try await raw.readFrame(timeout: .seconds(5)))
+      let goAway = try #require(try await raw.readFrame(timeout: .seconds(20)))
       #expect(goAway.type == .goAway)
       let decoded = try WireGoAway(payload: goAway.payload)
       #expect(decoded.code == .ok && decoded.lastCallID == 1 && decoded.message.contains("idle"))
@@ -97,10 +97,10 @@ import Testing
         }
       }
       defer { trickle?.cancel() }
-      let goAway = try #require(try await raw.readFrame(timeout: .seconds(10)))
+      let goAway = try #require(try await raw.readFrame(timeout: .seconds(20)))
       #expect(goAway.type == .goAway)
       #expect(try WireGoAway(payload: goAway.payload).code == .deadlineExceeded)
-      #expect(try await raw.readFrame(timeout: .seconds(10)) == nil)
+      #expect(try await raw.readFrame(timeout: .seconds(20)) == nil)
       trickle?.cancel()
       await raw.close()
     }
@@ -123,7 +123,7 @@ import Testing
       // machine), then the end.
       var goAway: WireGoAway?
       var answer: WireResponse?
-      while let frame = try await raw.readFrame(timeout: .seconds(10)) {
+      while let frame = try await raw.readFrame(timeout: .seconds(20)) {
         switch frame.type {
         case .goAway: goAway = try WireGoAway(payload: frame.payload)
         case .response where frame.callID == 7: answer = try WireResponse(payload: frame.payload)
@@ -144,7 +144,7 @@ import Testing
       try bytes.writeFrame(type: .request, callID: 1, message: try request(TestMethods.echo, "before FIN"))
       let answer = try #require(
         await HalfClosingClient.exchange(
-          unixSocket: server.socketPath, send: Array(bytes.readableBytesView), timeout: .seconds(5)),
+          unixSocket: server.socketPath, send: Array(bytes.readableBytesView), timeout: .seconds(20)),
         "the server did not close the connection")
       var received = ByteBuffer(bytes: answer)
       #expect(Preface.parse(&received) == .preface(version: 1))

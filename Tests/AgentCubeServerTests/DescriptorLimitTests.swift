@@ -38,8 +38,8 @@ import Testing
     while refusal == nil, open.count < 4 * Self.connections {
       let raw = try await RawConnection.connect(unixSocket: fixture.socketPath)
       try? await raw.sendPreface()  // a refusing server may be done with the connection already
-      #expect(try await raw.readPreface(timeout: .seconds(10)) == .preface(version: 1))
-      let first = try #require(try await raw.readFrame(timeout: .seconds(10)))
+      #expect(try await raw.readPreface(timeout: .seconds(20)) == .preface(version: 1))
+      let first = try #require(try await raw.readFrame(timeout: .seconds(20)))
       if first.type == .goAway {
         refusal = try WireGoAway(payload: first.payload)
         await raw.close()
@@ -60,7 +60,7 @@ import Testing
       message: WireRequest(
         method: MethodDescriptor.Health.check.fullName, message: try HealthCheckRequest().protobufBytes()))
     try await open[0].send(request)
-    let answer = try #require(try await open[0].readFrame(timeout: .seconds(10)))
+    let answer = try #require(try await open[0].readFrame(timeout: .seconds(20)))
     #expect(answer.type == .response && answer.callID == 1)
     #expect(try WireResponse(payload: answer.payload).code == .ok)
 
