@@ -249,7 +249,7 @@ let package = Package(
     ),
     .testTarget(
       name: "AgentCubeEndToEndTests",
-      dependencies: ["AgentCube", "AgentCubeTestSupport"],
+      dependencies: ["AgentCube", "AgentCubeTestSupport", "KubernetesEmulator"],
       swiftSettings: swiftSettings
     ),
   ]
