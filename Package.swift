@@ -148,6 +148,8 @@ let package = Package(
         "AgentCubeTransport",
         "AgentCubeProtobuf",
         "AgentCubeTestSupport",
+        // auth-cache: the TokenReview cache against the token file.
+        "AgentCubeKubernetes",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -234,7 +236,9 @@ let package = Package(
     ),
     .testTarget(
       name: "AgentCubeKubernetesTests",
-      dependencies: ["AgentCubeKubernetes", "AgentCubeCore", "AgentCubeTestSupport", "KubernetesEmulator"],
+      dependencies: [
+        "AgentCubeKubernetes", "AgentCubeCore", "AgentCubeCrypto", "AgentCubeTestSupport", "KubernetesEmulator",
+      ],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -47,7 +47,14 @@ public struct KubernetesAPI: Sendable {
     let encoded = try body.map { try JSONEncoder().encode($0) }.map { Array($0) }
     var headers = ["Accept: application/json"]
     if encoded != nil { headers.append("Content-Type: application/json") }
-    if let token = try token() { headers.append("Authorization: Bearer \(token)") }
+    let credential: String?
+    do {
+      credential = try token()
+    } catch {
+      // The server's own credential is unreadable (a token file mid-rotation): the API is unusable now.
+      throw RPCError.unavailable("Kubernetes API: no credential to send (\(error))")
+    }
+    if let credential { headers.append("Authorization: Bearer \(credential)") }
     let request = HTTPRequest(method: method, url: server + path, headers: headers, body: encoded, timeout: requestTimeout)
     var backoff = initialBackoff
     var attempt = 1
