@@ -209,10 +209,9 @@ struct ServerOptions: ParsableArguments {
 
   /// 127.0.0.0/8, ::1 and localhost: addresses no other machine reaches.
   static func isLoopback(_ host: String) -> Bool {
-    var v4 = in_addr()
-    if inet_pton(AF_INET, host, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
-    var v6 = in6_addr()
-    if inet_pton(AF_INET6, host, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } == Array(repeating: 0, count: 15) + [1] }
+    var address = [UInt8](repeating: 0, count: 16)  // room for an in6_addr (and an in_addr)
+    if inet_pton(AF_INET, host, &address) == 1 { return address[0] == 127 }
+    if inet_pton(AF_INET6, host, &address) == 1 { return address == Array(repeating: 0, count: 15) + [1] }
     return host == "localhost"
   }
 

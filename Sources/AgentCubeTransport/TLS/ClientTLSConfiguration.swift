@@ -19,9 +19,8 @@ public struct ClientTLSConfiguration: Sendable, Hashable {
   /// Whether `host` is an IPv4 or IPv6 address (checked against the certificate's IP addresses,
   /// and not sent as SNI) rather than a name.
   static func isIPAddress(_ host: String) -> Bool {
-    var v4 = in_addr()
-    var v6 = in6_addr()
-    return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    var address = [UInt8](repeating: 0, count: 16)  // room for an in6_addr (and an in_addr)
+    return inet_pton(AF_INET, host, &address) == 1 || inet_pton(AF_INET6, host, &address) == 1
   }
 
   /// The client's TLS context: TLS 1.2 or later, full verification (chain and host name).
