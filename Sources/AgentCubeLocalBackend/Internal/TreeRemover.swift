@@ -25,9 +25,24 @@ enum TreeRemover {
     var pending: [String] = []
     var moved = 0
     var retries = 0
-    try empty(top, top: top, path: path, pending: &pending, moved: &moved)
+    // Until the top is gone: another remover of the same tree (or the sandbox's own last writes)
+    // can leave entries at the top that this pass did not see.
+    for pass in 0... {
+      try empty(top, top: top, path: path, pending: &pending, moved: &moved)
+      try removePending(&pending, top: top, path: path, moved: &moved, retries: &retries)
+      if rmdir(path) == 0 || errno == ENOENT { return }
+      guard errno == ENOTEMPTY, pass < 100 else { throw FileSystem.error("cannot remove", path) }
+    }
+  }
+
+  /// Empties and removes the directories named in `pending`, each at the top of the tree.
+  private static func removePending(
+    _ pending: inout [String], top: Int32, path: String, moved: inout Int, retries: inout Int
+  ) throws {
     while let name = pending.popLast() {
       let child = openat(top, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+      // Gone: removed by someone else meanwhile (another remover of the same tree), which is fine.
+      if child < 0 && errno == ENOENT { continue }
       guard child >= 0 else { throw FileSystem.error("cannot open", path + "/" + name) }
       do {
         try empty(child, top: top, path: path, pending: &pending, moved: &moved)
@@ -43,7 +58,6 @@ enum TreeRemover {
       retries += 1
       pending.append(name)
     }
-    guard rmdir(path) == 0 || errno == ENOENT else { throw FileSystem.error("cannot remove", path) }
   }
 
   /// Removes `path` on a thread of its own, logging a failure: deleting a session never waits for it.
@@ -69,6 +83,8 @@ enum TreeRemover {
       throw FileSystem.error("cannot read", path)
     }
     defer { closedir(directory) }
+    // The duplicate shares the offset of `fd`, which an earlier pass left at the end.
+    rewinddir(directory)
     while let entry = readdir(directory) {
       let name = withUnsafePointer(to: &entry.pointee.d_name) {
         String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
@@ -84,6 +100,7 @@ enum TreeRemover {
       // A fresh name at the top; one taken by the sandbox's own files makes rename fail: next.
       var target = ""
       var renamed = false
+      var gone = false
       for _ in 0..<1000 {
         moved += 1
         target = ".agentcube-removing-\(moved)"
@@ -91,8 +108,13 @@ enum TreeRemover {
           renamed = true
           break
         }
+        if errno == ENOENT {
+          gone = true
+          break
+        }
         guard errno == EEXIST || errno == ENOTEMPTY || errno == ENOTDIR || errno == EISDIR else { break }
       }
+      if gone { continue }
       guard renamed else { throw FileSystem.error("cannot move for removal", path + "/…/" + name) }
       pending.append(target)
     }

@@ -80,6 +80,37 @@ struct StorageTests {
     #expect(!FileSystem.exists(tree))
   }
 
+  @Test("two removers of the same tree at once both succeed: what the other removed is not an error")
+  func concurrentRemovers() async throws {
+    let context = try TestContext()
+    defer { context.remove() }
+    let tree = context.directory + "/wide"
+    // 300 branches 12 deep, each level with a file: both removers meet entries the other took.
+    for branch in 0..<300 {
+      var path = tree + "/b\(branch)"
+      for level in 0..<12 {
+        try FileSystem.makeDirectory(path, mode: 0o755)
+        try FileSystem.write([], to: path + "/f", mode: 0o644)
+        path += "/l\(level)"
+      }
+    }
+    func remove() async -> Result<Void, LocalBackendError> {
+      await onOwnThread {
+        do {
+          try FileSystem.removeTree(tree)
+          return .success(())
+        } catch {
+          return .failure(error as? LocalBackendError ?? LocalBackendError("\(error)"))
+        }
+      }
+    }
+    async let first = remove()
+    async let second = remove()
+    let results = await [first, second]
+    for result in results { try result.get() }
+    #expect(!FileSystem.exists(tree))
+  }
+
   @Test("the output tail is the end of the last lines, with secrets left out")
   func tail() {
     let text = """
