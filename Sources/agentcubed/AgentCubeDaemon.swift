@@ -145,7 +145,7 @@ struct AgentCubeDaemon: AsyncParsableCommand {
     cache.successLifetime = .seconds(options.authCacheTtl)
     cache.failureLifetime = .seconds(options.authNegativeCacheTtl)
     cache.capacity = options.authCacheSize
-    let api = KubernetesAPI(server: connection.server, tls: connection.tls, token: connection.token, http: CurlHTTPClient())
+    let api = KubernetesAPI(connection, http: CurlHTTPClient())
     logger.info(
       "authenticating with TokenReview",
       metadata: [

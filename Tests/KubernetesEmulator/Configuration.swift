@@ -18,6 +18,9 @@ public struct EmulatorConfiguration: Sendable {
   /// Routes served besides the built-in ones (TokenReview); default none. Later resources
   /// (sandboxes, pods, watches) plug in here or beside TokenReview in `Resources/`.
   public var routes: [Route] = []
+  /// Client certificates the emulator accepts besides bearer tokens; default none (no certificate
+  /// is asked for).
+  public var clientCertificates: ClientCertificateAuthentication?
 
   public init(
     certificatePath: String, privateKeyPath: String, port: Int = 0, tokens: [TokenRecord] = [],
@@ -31,5 +34,20 @@ public struct EmulatorConfiguration: Sendable {
     self.apiAudiences = apiAudiences
     self.maxBodyBytes = maxBodyBytes
     self.requestLogLimit = requestLogLimit
+  }
+}
+
+/// Authentication by client certificate, as kube-apiserver's `--client-ca-file` gives it: a
+/// certificate the CA signed is optional; when one is presented it must verify, and it makes its
+/// CN the user and its O entries the groups (tried before a bearer token, as kube does).
+public struct ClientCertificateAuthentication: Sendable {
+  /// PEM file of the CA that signs client certificates.
+  public var certificateAuthorityPath: String
+  /// What each user (a CN) may do; a user not named here is authenticated and may do nothing.
+  public var permissions: [String: Set<Permission>]
+
+  public init(certificateAuthorityPath: String, permissions: [String: Set<Permission>] = [:]) {
+    self.certificateAuthorityPath = certificateAuthorityPath
+    self.permissions = permissions
   }
 }

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 extension KubernetesEmulator {
   /// What one request gets.
@@ -13,13 +14,21 @@ extension KubernetesEmulator {
   /// fault closes it.
   func serve(_ connection: Connection) async {
     let limit = configuration.maxBodyBytes
+    let channel = connection.channel
     try? await connection.executeThenClose { inbound, outbound in
+      // Read at the first request: by then the TLS handshake is complete.
+      var certificateUser: TokenRecord?
+      var certificateRead = false
       var head: HTTPRequestHead?
       var body: [UInt8] = []
       var tooLarge = false
       for try await part in inbound {
         switch part {
         case .head(let received):
+          if !certificateRead {
+            certificateUser = await certificateCaller(of: channel)
+            certificateRead = true
+          }
           head = received
           body = []
           let declared = received.headers.first(name: "content-length").flatMap(Int.init) ?? 0
@@ -44,7 +53,9 @@ extension KubernetesEmulator {
         case .end:
           guard let request = head else { return }
           head = nil
-          let outcome = tooLarge ? .answer(oversizedResponse(request)) : await handle(request, body: body)
+          let outcome =
+            tooLarge
+            ? .answer(oversizedResponse(request)) : await handle(request, body: body, certificateUser: certificateUser)
           guard case .answer(let response) = outcome else { return }
           let keepAlive = request.isKeepAlive && !tooLarge
           try await write(response, for: request, to: outbound, keepAlive: keepAlive)
@@ -82,12 +93,13 @@ extension KubernetesEmulator {
 
   /// Faults, then authentication, routing, authorization and the route's handler — kube's order
   /// (an unauthenticated request gets 401 even on a path nothing serves).
-  func handle(_ head: HTTPRequestHead, body: [UInt8]) async -> Outcome {
+  func handle(_ head: HTTPRequestHead, body: [UInt8], certificateUser: TokenRecord? = nil) async -> Outcome {
     let (path, query) = EmulatorRequest.split(target: head.uri)
     let match = router.match(method: head.method, path: path)
     let routeID: RouteID
     if case .route(let route, _) = match { routeID = route.id } else { routeID = .unmatched }
-    let outcome = await answer(head, path: path, query: query, body: body, match: match, routeID: routeID)
+    let outcome = await answer(
+      head, path: path, query: query, body: body, match: match, routeID: routeID, certificateUser: certificateUser)
     let status: Int? = if case .answer(let response) = outcome { Int(response.status.code) } else { nil }
     recorder.record(RequestRecord(method: head.method.rawValue, path: path, route: routeID, status: status))
     return outcome
@@ -95,7 +107,7 @@ extension KubernetesEmulator {
 
   private func answer(
     _ head: HTTPRequestHead, path: String, query: [String: String], body: [UInt8], match: Router.Match,
-    routeID: RouteID
+    routeID: RouteID, certificateUser: TokenRecord?
   ) async -> Outcome {
     for fault in faults.take(for: routeID) {
       switch fault {
@@ -111,8 +123,14 @@ extension KubernetesEmulator {
         return .drop
       }
     }
-    guard let token = EmulatorRequest.bearerToken(in: head.headers), case .valid(let caller) = tokens.lookup(token)
-    else { return .answer(KubeStatus.unauthorized.response) }
+    let caller: TokenRecord
+    if let certificateUser {
+      caller = certificateUser
+    } else if let token = EmulatorRequest.bearerToken(in: head.headers), case .valid(let record) = tokens.lookup(token) {
+      caller = record
+    } else {
+      return .answer(KubeStatus.unauthorized.response)
+    }
     let route: Route
     let parameters: [String: String]
     switch match {
@@ -145,6 +163,18 @@ extension KubernetesEmulator {
     } catch {
       return .answer(KubeStatus.internalError("Internal error occurred: \(type(of: error))").response)
     }
+  }
+
+  /// The user of the connection's verified client certificate, as a caller without a token;
+  /// `nil` without client-certificate authentication or a certificate.
+  private func certificateCaller(of channel: any Channel) async -> TokenRecord? {
+    guard let authentication = configuration.clientCertificates,
+      let certificate = try? await channel.nioSSL_peerCertificate().get(),
+      let der = try? certificate.toDERBytes(), let subject = CertificateSubject(der: der)
+    else { return nil }
+    let user = EmulatedUser(
+      username: subject.commonName, uid: "", groups: subject.organizations + ["system:authenticated"])
+    return TokenRecord(token: "", user: user, permissions: authentication.permissions[subject.commonName] ?? [])
   }
 
   static func injectedStatus(_ code: Int) -> KubeStatus {

@@ -67,8 +67,12 @@ public final class KubernetesEmulator: Sendable {
   public static func start(_ configuration: EmulatorConfiguration) async throws -> KubernetesEmulator {
     let chain = try NIOSSLCertificate.fromPEMFile(configuration.certificatePath)
     let key = try NIOSSLPrivateKey(file: configuration.privateKeyPath, format: .pem)
-    let tls = TLSConfiguration.makeServerConfiguration(
+    var tls = TLSConfiguration.makeServerConfiguration(
       certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+    if let clientCertificates = configuration.clientCertificates {
+      tls.certificateVerification = .optionalVerification
+      tls.trustRoots = .file(clientCertificates.certificateAuthorityPath)
+    }
     let sslContext = try NIOSSLContext(configuration: tls)
     let recorder = RequestRecorder(limit: configuration.requestLogLimit)
     let connections = ConnectionTracker(recorder: recorder)

@@ -1,4 +1,4 @@
-public import AgentCubeCore
+import AgentCubeCore
 import Foundation
 
 /// Typed JSON requests to one Kubernetes API server, over the process's shared ``CurlHTTPClient``.
@@ -28,6 +28,11 @@ public struct KubernetesAPI: Sendable {
     self.tls = tls
     self.token = token
     self.http = http
+  }
+
+  /// The API at `connection`'s server with its trust and credentials.
+  public init(_ connection: KubernetesConnection, http: CurlHTTPClient) {
+    self.init(server: connection.server, tls: connection.tls, token: connection.token, http: http)
   }
 
   /// The same server and trust, acting as another token's owner.
