@@ -28,6 +28,7 @@ struct TokenReviewAuthenticatorTests {
     private let seconds = Mutex(1_800_000_000.0)
     var clock: TokenReviewCache.Clock { TokenReviewCache.Clock { self.seconds.withLock { $0 } } }
     func advance(_ by: Double) { seconds.withLock { $0 += by } }
+    var now: Double { seconds.withLock { $0 } }
   }
 
   struct Fixture {
@@ -100,6 +101,25 @@ struct TokenReviewAuthenticatorTests {
       let error = try await #require(throws: RPCError.self) { try await authenticator.authenticate(BearerToken(Self.agent.token)) }
       #expect(error.code == .unauthenticated)
       #expect(f.emulator.count(of: .tokenReviews) == 2)
+    }
+  }
+
+  @Test func aJWTIsNeverServedFromTheCacheAfterItsExp() async throws {
+    try await Self.with { f in
+      // Valid at the API server for now; its exp is 10 s away, well inside the 30 s success lifetime.
+      let jwt = TokenReviewCacheTests.jwt(exp: f.clock.now + 10)
+      f.emulator.tokens.add(
+        TokenRecord(token: jwt, user: .serviceAccount(namespace: "team-a", name: "short", uid: "uid-s"), audiences: ["agentcube"]))
+      let authenticator = f.authenticator()
+      #expect(try await authenticator.authenticate(BearerToken(jwt)).username == "system:serviceaccount:team-a:short")
+      f.emulator.tokens.expire(jwt)  // the API server's view from its exp on
+      f.clock.advance(9)
+      _ = try await authenticator.authenticate(BearerToken(jwt))  // before exp: the cached answer
+      #expect(f.emulator.count(of: .tokenReviews) == 1)
+      f.clock.advance(1)
+      let error = try await #require(throws: RPCError.self) { try await authenticator.authenticate(BearerToken(jwt)) }
+      #expect(error.code == .unauthenticated)
+      #expect(f.emulator.count(of: .tokenReviews) == 2, "at exp the token is reviewed again")
     }
   }
 
