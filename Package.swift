@@ -148,8 +148,9 @@ let package = Package(
         "AgentCubeTransport",
         "AgentCubeProtobuf",
         "AgentCubeTestSupport",
-        // auth-cache: the TokenReview cache against the token file.
+        // auth-cache: the TokenReview cache against the token file; unary --authenticator tokenreview.
         "AgentCubeKubernetes",
+        "KubernetesEmulator",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),

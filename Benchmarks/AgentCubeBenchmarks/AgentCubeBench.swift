@@ -37,6 +37,18 @@ struct AgentCubeBench: AsyncParsableCommand {
     transform: { try parseList($0, BenchmarkMethod.init(rawValue:)) })
   var method: [BenchmarkMethod] = [.health, .listSessions]
 
+  @Option(
+    help: """
+      Authenticators, comma-separated: token-file, tokenreview (TokenReview against the Kubernetes API \
+      emulator over HTTPS, warm after each token's first call). With several, each method and \
+      concurrency is measured with one after the other, --rounds times.
+      """,
+    transform: { try parseList($0, BenchmarkAuthenticator.init(rawValue:)) })
+  var authenticator: [BenchmarkAuthenticator] = [.tokenFile]
+
+  @Option(help: "Times each method and concurrency is measured with every authenticator, alternating.")
+  var rounds: Int = 1
+
   @Option(help: "Seconds of warm-up (same load, not measured) before each configuration.")
   var warmup: Double = 2
 
@@ -61,6 +73,10 @@ struct AgentCubeBench: AsyncParsableCommand {
       throw ValidationError("--concurrency values must be between 1 and 100")
     }
     guard !method.isEmpty else { throw ValidationError("--method needs at least one method") }
+    guard !authenticator.isEmpty, Set(authenticator).count == authenticator.count else {
+      throw ValidationError("--authenticator needs one or more different authenticators")
+    }
+    guard (1...100).contains(rounds) else { throw ValidationError("--rounds must be in 1...100") }
     guard (1...100_000_000).contains(maxSamples) else {
       throw ValidationError("--max-samples must be in 1...100000000")
     }
@@ -86,22 +102,26 @@ struct AgentCubeBench: AsyncParsableCommand {
     var logger = Logger(label: "agentcube-bench")
     logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
 
-    let server = try await BenchmarkServer.start(logger: logger)
-    let idleResident = ProcessStats.residentKiB()
-    let loadBefore = ProcessStats.loadAverage()
+    var servers: [BenchmarkAuthenticator: BenchmarkServer] = [:]
     var rows: [Report.Row] = []
+    var idleResident: Int?
+    var loadBefore: String?
     do {
+      for kind in authenticator { servers[kind] = try await BenchmarkServer.start(logger: logger, authenticator: kind) }
+      idleResident = ProcessStats.residentKiB()
+      loadBefore = ProcessStats.loadAverage()
       try await withThrowingTaskGroup(of: Void.self) { group in
-        // The backend's reaper, as agentcubed runs it.
-        group.addTask { try await server.backend.run() }
-        rows = try await measureAll(server: server)
+        // The backends' reapers, as agentcubed runs them.
+        for server in servers.values { group.addTask { try await server.backend.run() } }
+        rows = try await measureAll(servers: servers)
         group.cancelAll()
       }
     } catch {
-      await server.stop()
+      for server in servers.values { await server.stop() }
       throw error
     }
-    await server.stop()
+    let reviews = servers[.tokenReview]?.tokenReview?.reviews
+    for server in servers.values { await server.stop() }
     let loadAfter = ProcessStats.loadAverage()
 
     print(
@@ -109,38 +129,52 @@ struct AgentCubeBench: AsyncParsableCommand {
         rows: rows, idleResidentKiB: idleResident, stop: calls.map { "\($0) calls" } ?? "\(duration) s",
         warmup: warmup, loadBefore: loadBefore, loadAfter: loadAfter
       ).markdown)
+    if let reviews {
+      print("\nTokenReviews the emulator answered during the whole run (warm-ups included): \(reviews).")
+    }
   }
 
-  private func measureAll(server: BenchmarkServer) async throws -> [Report.Row] {
+  private func measureAll(servers: [BenchmarkAuthenticator: BenchmarkServer]) async throws -> [Report.Row] {
     var rows: [Report.Row] = []
     let stop: LoadRunner.Stop = calls.map { .calls($0) } ?? .after(.milliseconds(Int64(duration * 1000)))
     for method in method {
       for concurrency in concurrency {
-        FileHandle.standardError.write(Data("\(method.rawValue), \(concurrency) in flight…\n".utf8))
-        let client = AgentCubeClient(
-          target: .unixSocket(path: server.socketPath), token: method.needsToken ? .token(server.token) : .none)
-        let runner = LoadRunner(
-          method: method, concurrency: concurrency, warmup: .milliseconds(Int64(warmup * 1000)), stop: stop,
-          maxCallsPerWorker: maxSamples / concurrency)
-        ProcessStats.releaseFreeMemory()
-        ProcessStats.resetPeakResident()
-        let measurement: LoadRunner.Measurement
-        do {
-          measurement = try await runner.run(client: client)
-        } catch {
-          await client.close()
-          throw error
+        for _ in 0..<rounds {
+          for kind in authenticator {
+            // Present: a server was started for every authenticator.
+            rows.append(try await measure(method, concurrency, kind, server: servers[kind]!, stop: stop))
+          }
         }
-        await client.close()
-        // What stays once the row's samples are freed: growth from row to row would be a leak.
-        ProcessStats.releaseFreeMemory()
-        rows.append(
-          Report.Row(
-            method: method, concurrency: concurrency, measurement: measurement,
-            residentAfterKiB: ProcessStats.residentKiB()))
       }
     }
     return rows
+  }
+
+  private func measure(
+    _ method: BenchmarkMethod, _ concurrency: Int, _ kind: BenchmarkAuthenticator, server: BenchmarkServer,
+    stop: LoadRunner.Stop
+  ) async throws -> Report.Row {
+    FileHandle.standardError.write(Data("\(method.rawValue), \(concurrency) in flight, \(kind.rawValue)…\n".utf8))
+    let client = AgentCubeClient(
+      target: .unixSocket(path: server.socketPath), token: method.needsToken ? .token(server.token) : .none)
+    let runner = LoadRunner(
+      method: method, concurrency: concurrency, warmup: .milliseconds(Int64(warmup * 1000)), stop: stop,
+      maxCallsPerWorker: maxSamples / concurrency)
+    ProcessStats.releaseFreeMemory()
+    ProcessStats.resetPeakResident()
+    let measurement: LoadRunner.Measurement
+    do {
+      measurement = try await runner.run(client: client)
+    } catch {
+      await client.close()
+      throw error
+    }
+    await client.close()
+    // What stays once the row's samples are freed: growth from row to row would be a leak.
+    ProcessStats.releaseFreeMemory()
+    return Report.Row(
+      method: method, concurrency: concurrency, authenticator: kind, measurement: measurement,
+      residentAfterKiB: ProcessStats.residentKiB())
   }
 }
 

@@ -18,8 +18,13 @@ struct BenchmarkServer: Sendable {
 
   var socketPath: String { directory + "/s.sock" }
 
-  /// Writes the token file, starts the backend and binds the server.
-  static func start(logger: Logger) async throws -> BenchmarkServer {
+  /// The emulator behind a `tokenreview` server; `nil` for the token file.
+  let tokenReview: TokenReviewEnvironment?
+
+  /// Writes the token file, starts the backend (and for `tokenreview` the emulator) and binds the server.
+  static func start(logger: Logger, authenticator kind: BenchmarkAuthenticator = .tokenFile) async throws
+    -> BenchmarkServer
+  {
     // Short path: Unix socket paths hold at most 107 bytes.
     var template = Array("/tmp/acbench-XXXXXX".utf8CString)
     guard let created = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
@@ -36,7 +41,8 @@ struct BenchmarkServer: Sendable {
       FileManager.default.createFile(
         atPath: tokenFile, contents: Data(line.utf8), attributes: [.posixPermissions: 0o600])
     else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: tokenFile]) }
-    let authenticator = try TokenFileAuthenticator(path: tokenFile)
+    let tokenReview: TokenReviewEnvironment? = kind == .tokenReview ? try await .start(token: token) : nil
+    let authenticator: any Authenticator = try tokenReview?.authenticator ?? TokenFileAuthenticator(path: tokenFile)
 
     let backend = try await LocalBackend(
       configuration: .defaults(stateDirectory: directory + "/state"), logger: logger)
@@ -54,13 +60,15 @@ struct BenchmarkServer: Sendable {
         policy: policy),
       backend: backend, authenticator: authenticator, logger: logger)
     _ = try await server.start()
-    return BenchmarkServer(directory: directory, server: server, backend: backend, token: token)
+    return BenchmarkServer(
+      directory: directory, server: server, backend: backend, token: token, tokenReview: tokenReview)
   }
 
   /// Stops the server and the backend and removes the directory.
   func stop() async {
     await server.shutdown()
     await backend.shutdown()
+    await tokenReview?.stop()
     try? FileManager.default.removeItem(atPath: directory)
   }
 }

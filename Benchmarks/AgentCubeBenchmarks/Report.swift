@@ -5,6 +5,7 @@ struct Report {
   struct Row {
     var method: BenchmarkMethod
     var concurrency: Int
+    var authenticator: BenchmarkAuthenticator
     var measurement: LoadRunner.Measurement
     /// RSS after the row, its connection closed and its samples freed (and malloc trimmed).
     var residentAfterKiB: Int?
@@ -21,9 +22,9 @@ struct Report {
 
   var markdown: String {
     var lines = [
-      "| method | in flight | calls | seconds | calls/s | p50 µs | p90 µs | p99 µs | max µs | CPU µs/call "
+      "| method | in flight | authenticator | calls | seconds | calls/s | p50 µs | p90 µs | p99 µs | max µs | CPU µs/call "
         + "| peak RSS MiB | RSS after MiB | others' CPU |",
-      "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+      "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for row in rows {
       let m = row.measurement
@@ -33,7 +34,7 @@ struct Report {
       let others = m.otherCPU.map { String(format: "%.2f", $0.microseconds / 1e6 / Swift.max(seconds, 1e-9)) } ?? "-"
       let cpuPerCall = m.calls > 0 ? String(format: "%.1f", m.cpu.microseconds / Double(m.calls)) : "-"
       lines.append(
-        "| \(row.method.fullName) | \(row.concurrency) | \(m.calls) | \(String(format: "%.2f", seconds)) "
+        "| \(row.method.fullName) | \(row.concurrency) | \(row.authenticator.rawValue) | \(m.calls) | \(String(format: "%.2f", seconds)) "
           + "| \(String(format: "%.0f", rate)) | \(us(m.latencies?.p50)) | \(us(m.latencies?.p90)) "
           + "| \(us(m.latencies?.p99)) | \(us(m.latencies?.max)) | \(cpuPerCall) | \(mebibytes(m.peakResidentKiB)) "
           + "| \(mebibytes(row.residentAfterKiB)) | \(others) |"
