@@ -124,11 +124,11 @@ struct AgentCubeBench: AsyncParsableCommand {
     for server in servers.values { await server.stop() }
     let loadAfter = ProcessStats.loadAverage()
 
-    print(
-      Report(
-        rows: rows, idleResidentKiB: idleResident, stop: calls.map { "\($0) calls" } ?? "\(duration) s",
-        warmup: warmup, loadBefore: loadBefore, loadAfter: loadAfter
-      ).markdown)
+    let report = Report(
+      rows: rows, idleResidentKiB: idleResident, stop: calls.map { "\($0) calls" } ?? "\(duration) s",
+      warmup: warmup, loadBefore: loadBefore, loadAfter: loadAfter)
+    print(report.markdown)
+    if let comparison = report.comparison { print("\n" + comparison) }
     if let reviews {
       print("\nTokenReviews the emulator answered during the whole run (warm-ups included): \(reviews).")
     }

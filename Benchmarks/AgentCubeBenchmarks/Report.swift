@@ -52,6 +52,48 @@ struct Report {
     return lines.joined(separator: "\n")
   }
 
+  /// With several authenticators: per method and concurrency, the median calls/s and CPU µs/call
+  /// of each over the rounds, and each against the first authenticator.
+  var comparison: String? {
+    let authenticators = rows.reduce(into: [BenchmarkAuthenticator]()) { if !$0.contains($1.authenticator) { $0.append($1.authenticator) } }
+    guard authenticators.count > 1, let baseline = authenticators.first else { return nil }
+    var lines = [
+      "| method | in flight | authenticator | rounds | median calls/s | vs \(baseline.rawValue) | median CPU µs/call | vs \(baseline.rawValue) |",
+      "|---|--:|---|--:|--:|--:|--:|--:|",
+    ]
+    var configurations: [(BenchmarkMethod, Int)] = []
+    for row in rows where !configurations.contains(where: { $0 == (row.method, row.concurrency) }) {
+      configurations.append((row.method, row.concurrency))
+    }
+    for (method, concurrency) in configurations {
+      func medians(_ kind: BenchmarkAuthenticator) -> (rate: Double, cpu: Double, rounds: Int) {
+        let measured = rows.filter { $0.method == method && $0.concurrency == concurrency && $0.authenticator == kind }
+          .map(\.measurement)
+        let rates = measured.map { Double($0.calls) / Swift.max($0.elapsed.microseconds / 1e6, 1e-9) }
+        let cpus = measured.map { $0.calls > 0 ? $0.cpu.microseconds / Double($0.calls) : 0 }
+        return (Self.median(rates), Self.median(cpus), measured.count)
+      }
+      let base = medians(baseline)
+      for kind in authenticators {
+        let this = medians(kind)
+        lines.append(
+          "| \(method.fullName) | \(concurrency) | \(kind.rawValue) | \(this.rounds) | \(String(format: "%.0f", this.rate)) "
+            + "| \(Self.percent(this.rate, base.rate)) | \(String(format: "%.1f", this.cpu)) | \(Self.percent(this.cpu, base.cpu)) |")
+      }
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  private static func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+  }
+
+  private static func percent(_ value: Double, _ base: Double) -> String {
+    base > 0 ? String(format: "%+.1f %%", (value / base - 1) * 100) : "-"
+  }
+
   private func mebibytes(_ kibibytes: Int?) -> String {
     kibibytes.map { String(format: "%.1f", Double($0) / 1024) } ?? "-"
   }
