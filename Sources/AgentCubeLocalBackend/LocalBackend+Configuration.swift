@@ -16,11 +16,6 @@ extension LocalBackend {
     /// the built-in ``LocalImage/openSSH`` is added under it.
     public var images: [String: LocalImage]
 
-    /// The user sshd logs SSH clients in as inside the sandbox, reported as the session's SSH
-    /// user. Default `root` (the sandbox's root: an unprivileged host uid); another name gets an
-    /// account of its own (uid 1000 inside) that owns the workspace.
-    public var sshUser: String
-
     /// The longest a sandbox may take to serve, whatever the caller's deadline. Default 30 s.
     public var startTimeout: Duration
 
@@ -56,7 +51,6 @@ extension LocalBackend {
     public init(
       stateDirectory: String,
       images: [String: LocalImage] = [LocalImage.defaultName: .openSSH],
-      sshUser: String = "root",
       startTimeout: Duration = .seconds(30),
       reapInterval: Duration = .seconds(1),
       activityPersistInterval: Duration = .seconds(5),
@@ -68,7 +62,6 @@ extension LocalBackend {
     ) {
       self.stateDirectory = stateDirectory
       self.images = images
-      self.sshUser = sshUser
       self.startTimeout = startTimeout
       self.reapInterval = reapInterval
       self.activityPersistInterval = activityPersistInterval

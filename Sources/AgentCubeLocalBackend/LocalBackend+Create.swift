@@ -20,6 +20,8 @@ extension LocalBackend {
       throw RPCError.invalidArgument("unknown image '\(spec.image)'; known images: \(known)")
     }
     guard SandboxLayout.isValidID(spec.id) else { throw RPCError.invalidArgument("invalid session id") }
+    // Written into the sandbox's /etc/passwd: checked here too, whoever built the spec.
+    guard SSHUserName.isValid(spec.sshUser) else { throw RPCError.invalidArgument("ssh_user must be \(SSHUserName.rule)") }
     guard !spec.sshPublicKey.contains(where: { $0 == "\n" || $0 == "\r" }) else {
       throw RPCError.invalidArgument("the SSH public key must be a single line")
     }
@@ -44,7 +46,7 @@ extension LocalBackend {
       status: .pending, createdAtMs: spec.createdAtMs, expiresAtMs: spec.expiresAtMs,
       lastActivityAtMs: configuration.clock.now(), ttlSeconds: spec.ttlSeconds,
       idleTimeoutSeconds: spec.idleTimeoutSeconds, metadata: spec.metadata,
-      sshUser: configuration.sshUser, sshPort: UInt32(image.port), address: "")
+      sshUser: spec.sshUser, sshPort: UInt32(image.port), address: "")
     entries[spec.id] = Entry(
       record: SessionRecord(
         session: session, process: nil, idRange: range, workspaceImage: isolation.workspaceVolumes != nil),
@@ -95,7 +97,7 @@ extension LocalBackend {
     try store.save(entries[spec.id]!.record)  // present: inserted by createSession before calling
     try RootFilesystem.make(at: layout.rootfs, owner: hostID)
 
-    let sshUser = configuration.sshUser
+    let sshUser = spec.sshUser
     let userID = image.kind == .openSSH && sshUser != "root" ? SandboxAccounts.userID : 0
     try SandboxAccounts.write(to: layout, sshUser: sshUser, owner: hostID)
     try await makeWorkspace(layout, bytes: image.limits.workspaceBytes, owner: hostID + userID)

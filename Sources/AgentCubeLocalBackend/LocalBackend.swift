@@ -83,9 +83,6 @@ public actor LocalBackend: SessionBackend {
       guard LocalImage.isValidName(name) else { throw LocalBackendError("invalid image name '\(name)'") }
       if let problem = image.limits.problem() { throw LocalBackendError("image '\(name)': limits: \(problem)") }
     }
-    guard SandboxAccounts.isValidUserName(configuration.sshUser) else {
-      throw LocalBackendError("invalid SSH user name '\(configuration.sshUser)'")
-    }
     if let problem = SecurePath.problemWithAncestors(of: configuration.stateDirectory) {
       throw LocalBackendError("unsafe state directory \(configuration.stateDirectory): \(problem)")
     }

@@ -9,7 +9,8 @@ extension CreateSessionRequest: ProtobufCodable, ProtobufCMapped {
       ttlSeconds: m.pointee.ttl_seconds,
       sshPublicKey: try Unpacking.string(m.pointee.ssh_public_key, field: "CreateSessionRequest.ssh_public_key"),
       metadata: try Unpacking.repeated(m.pointee.n_metadata, m.pointee.metadata),
-      idleTimeoutSeconds: m.pointee.idle_timeout_seconds
+      idleTimeoutSeconds: m.pointee.idle_timeout_seconds,
+      sshUser: try Unpacking.string(m.pointee.ssh_user, field: "CreateSessionRequest.ssh_user")
     )
   }
 
@@ -20,6 +21,7 @@ extension CreateSessionRequest: ProtobufCodable, ProtobufCMapped {
     m.pointee.ssh_public_key = try arena.string(sshPublicKey, field: "CreateSessionRequest.ssh_public_key")
     (m.pointee.n_metadata, m.pointee.metadata) = try arena.repeated(metadata)
     m.pointee.idle_timeout_seconds = idleTimeoutSeconds
+    m.pointee.ssh_user = try arena.string(sshUser, field: "CreateSessionRequest.ssh_user")
   }
 }
 

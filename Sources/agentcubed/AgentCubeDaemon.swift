@@ -118,6 +118,7 @@ struct AgentCubeDaemon: AsyncParsableCommand {
     policy.minTTLSeconds = options.minTTL
     policy.maxTTLSeconds = options.maxTTL
     policy.defaultTTLSeconds = options.defaultTTL
+    policy.defaultSSHUser = options.defaultSSHUser
     policy.defaultIdleTimeoutSeconds = options.idleTimeout
     policy.maxSessionsPerIdentity = options.maxSessionsPerIdentity
     policy.createRatePerIdentity = options.createRatePerIdentity

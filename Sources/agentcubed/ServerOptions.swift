@@ -1,3 +1,4 @@
+import AgentCubeCore
 import AgentCubeTransport
 import ArgumentParser
 import Foundation
@@ -85,6 +86,14 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "Largest TTL in seconds. Env: AGENTCUBE_MAX_TTL.")
   var maxTTL: UInt32 = env("AGENTCUBE_MAX_TTL").flatMap(UInt32.init) ?? 28800
 
+  @Option(
+    name: .customLong("default-ssh-user"),
+    help: """
+      The user a session's SSH server lets in when CreateSession names none (images run as their own \
+      users). Env: AGENTCUBE_DEFAULT_SSH_USER.
+      """)
+  var defaultSSHUser: String = env("AGENTCUBE_DEFAULT_SSH_USER") ?? "root"
+
   @Option(help: "TTL when a request gives none, in seconds. Env: AGENTCUBE_DEFAULT_TTL.")
   var defaultTTL: UInt32 = env("AGENTCUBE_DEFAULT_TTL").flatMap(UInt32.init) ?? 3600
 
@@ -136,6 +145,9 @@ struct ServerOptions: ParsableArguments {
     }
     guard maxFrameSize >= 64 * 1024, maxFrameSize <= 64 * 1024 * 1024 else {
       throw ValidationError("--max-frame-size must be between 65536 and 67108864")
+    }
+    guard SSHUserName.isValid(defaultSSHUser) else {
+      throw ValidationError("--default-ssh-user must be \(SSHUserName.rule)")
     }
     guard maxConcurrentCalls >= 1 else { throw ValidationError("--max-concurrent-calls must be at least 1") }
     guard createRatePerIdentity > 0, createRatePerIdentity.isFinite, createBurstPerIdentity >= 1 else {

@@ -12,6 +12,20 @@ import Testing
   .timeLimit(.minutes(3))
 )
 struct SSHTunnelEndToEndTests {
+  @Test("session create --ssh-user: SSH lets that account in, which owns the workspace; a bad name is INVALID_ARGUMENT")
+  func sshUserOfTheCallersChoice() async throws {
+    try await withDaemon { fixture, _ in
+      let ssh = try await OpenSSH(fixture: fixture)
+      let session = try await ssh.createSession(sshUser: "agent")
+      #expect(session.sshUser == "agent")
+      let who = try await ssh.run(session, "id -un; stat -c %U /workspace; touch /workspace/mine && echo wrote")
+      #expect(who.exitCode == 0 && who.stdout == "agent\nagent\nwrote\n", "\(who)")
+      let bad = try await fixture.cli(["session", "create", "--ssh-user", "root:x:0", "--json"])
+      #expect(bad.exitCode == 13, "INVALID_ARGUMENT: \(bad)")
+      #expect(bad.stderr.contains("ssh_user must be"), "\(bad)")
+    }
+  }
+
   @Test("ssh and sftp through the tunnel; after delete an open ssh ends at once and the sandbox is gone")
   func exampleFlow() async throws {
     try await withDaemon { fixture, _ in
@@ -253,10 +267,10 @@ struct OpenSSH {
   var environment: [String: String] { ["AGENTCUBE_TOKEN_FILE": fixture.tokenFile] }
 
   /// Creates a session of `image` (an OpenSSH one) with the public key.
-  func createSession(image: String = "default") async throws -> CLISession {
-    let create = try await fixture.cli([
-      "session", "create", "--image", image, "--ssh-public-key-file", key + ".pub", "--json",
-    ])
+  func createSession(image: String = "default", sshUser: String? = nil) async throws -> CLISession {
+    let create = try await fixture.cli(
+      ["session", "create", "--image", image, "--ssh-public-key-file", key + ".pub", "--json"]
+        + (sshUser.map { ["--ssh-user", $0] } ?? []))
     let session = try create.succeeded(as: CLISession.self)
     try #require(session.status == "running" && session.image == image, "\(create)")
     return session

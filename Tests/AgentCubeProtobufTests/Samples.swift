@@ -93,7 +93,7 @@ enum Samples {
     Sample(
       CreateSessionRequest(
         image: unicode, ttlSeconds: .max, sshPublicKey: "ssh-ed25519 " + long(68) + " me@host", metadata: pairs,
-        idleTimeoutSeconds: .max)),
+        idleTimeoutSeconds: .max, sshUser: long(32))),
     Sample(CreateSessionResponse(session: session())),
     Sample(GetSessionRequest(sessionID: long(36))),
     Sample(GetSessionResponse(session: session())),

@@ -98,6 +98,7 @@ import Testing
       #expect(created.name == "sandbox-\(created.id.prefix(8))")
       #expect(created.namespace == "team-a")
       #expect(created.creator == "system:serviceaccount:team-a:alice")
+      #expect(created.sshUser == "root", "the policy's default SSH user")
       #expect(created.metadata == [.init(key: "purpose", value: "ci")])
       #expect(created.expiresAtMs - created.createdAtMs == 120_000)
       #expect(created.address.isEmpty, "local sandboxes have no host address")
@@ -143,6 +144,9 @@ import Testing
     CreateSessionRequest(image: "echo", sshPublicKey: "ssh-ed25519 not-base64!"),
     CreateSessionRequest(image: "echo", sshPublicKey: "ssh-dss AAAAB3NzaC1kc3MAAACBAP"),
     CreateSessionRequest(image: "no-such-image"),
+    CreateSessionRequest(image: "echo", sshUser: "root:x:0:0"),
+    CreateSessionRequest(image: "echo", sshUser: "-oProxyCommand"),
+    CreateSessionRequest(image: "echo", sshUser: String(repeating: "a", count: 33)),
     CreateSessionRequest(image: "echo", metadata: Array(repeating: .init(key: "k", value: "v"), count: 65)),
   ])
   func invalidCreateRequestsAreRefused(request: CreateSessionRequest) async throws {

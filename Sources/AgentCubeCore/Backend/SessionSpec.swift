@@ -20,10 +20,13 @@ public struct SessionSpec: Hashable, Sendable {
   public var metadata: [KeyValue]
   /// Creation time, Unix milliseconds.
   public var createdAtMs: Int64
+  /// The user SSH lets in with ``sshPublicKey`` (never empty: the default is applied).
+  public var sshUser: String
 
   public init(
     id: String, name: String, namespace: String, creator: String, image: String, ttlSeconds: UInt32,
-    idleTimeoutSeconds: UInt32, sshPublicKey: String, metadata: [KeyValue], createdAtMs: Int64
+    idleTimeoutSeconds: UInt32, sshPublicKey: String, metadata: [KeyValue], createdAtMs: Int64,
+    sshUser: String = "root"
   ) {
     self.id = id
     self.name = name
@@ -35,6 +38,7 @@ public struct SessionSpec: Hashable, Sendable {
     self.sshPublicKey = sshPublicKey
     self.metadata = metadata
     self.createdAtMs = createdAtMs
+    self.sshUser = sshUser
   }
 
   /// When the TTL runs out, Unix milliseconds.

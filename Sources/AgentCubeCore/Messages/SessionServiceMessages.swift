@@ -12,16 +12,19 @@ public struct CreateSessionRequest: Hashable, Sendable {
   public var metadata: [KeyValue]
   /// Idle timeout in seconds; 0 means the server's default.
   public var idleTimeoutSeconds: UInt32
+  /// The user SSH lets in with ``sshPublicKey``; empty means the server's default.
+  public var sshUser: String
 
   public init(
     image: String = "", ttlSeconds: UInt32 = 0, sshPublicKey: String = "", metadata: [KeyValue] = [],
-    idleTimeoutSeconds: UInt32 = 0
+    idleTimeoutSeconds: UInt32 = 0, sshUser: String = ""
   ) {
     self.image = image
     self.ttlSeconds = ttlSeconds
     self.sshPublicKey = sshPublicKey
     self.metadata = metadata
     self.idleTimeoutSeconds = idleTimeoutSeconds
+    self.sshUser = sshUser
   }
 }
 

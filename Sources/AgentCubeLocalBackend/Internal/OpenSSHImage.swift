@@ -23,7 +23,11 @@ struct OpenSSHImage: Sendable {
   func prepare(layout: SandboxLayout, spec: SessionSpec, port: UInt16, user: String, owner: UInt32) async throws
     -> String
   {
-    try FileSystem.makeDirectory(layout.ssh, mode: 0o700)
+    // sshd reads the authorized keys as the user logging in: another user than root must be able
+    // to pass through the directory and read that one file (which StrictModes accepts, as the
+    // sandbox's root owns it and only root may write it). The host key stays root's alone.
+    let otherUser = user != "root"
+    try FileSystem.makeDirectory(layout.ssh, mode: otherUser ? 0o711 : 0o700)
     let hostKey = layout.ssh + "/ssh_host_ed25519_key"
     let keygenRequest = SpawnRequest(
       executable: keygen, arguments: [keygen, "-q", "-t", "ed25519", "-N", "", "-C", spec.name, "-f", hostKey],
@@ -34,7 +38,7 @@ struct OpenSSHImage: Sendable {
       throw LocalBackendError("ssh-keygen wrote no public key")
     }
     let authorizedKeys = spec.sshPublicKey.isEmpty ? "" : spec.sshPublicKey + "\n"
-    try FileSystem.write(Array(authorizedKeys.utf8), to: layout.ssh + "/authorized_keys", mode: 0o600)
+    try FileSystem.write(Array(authorizedKeys.utf8), to: layout.ssh + "/authorized_keys", mode: otherUser ? 0o644 : 0o600)
     try FileSystem.write(Array(sshdConfig(layout: layout, port: port, user: user).utf8), to: layout.ssh + "/sshd_config", mode: 0o600)
     for name in [".", "ssh_host_ed25519_key", "ssh_host_ed25519_key.pub", "authorized_keys", "sshd_config"] {
       guard chown(layout.ssh + "/" + name, owner, owner) == 0 else {
@@ -113,11 +117,4 @@ enum SandboxAccounts {
   }
 
   /// Whether `name` can be a login name here: a POSIX portable user name of at most 32 bytes.
-  static func isValidUserName(_ name: String) -> Bool {
-    guard let first = name.utf8.first, (1...32).contains(name.utf8.count), first != UInt8(ascii: "-") else { return false }
-    return name.utf8.allSatisfy {
-      (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-        || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
-    }
-  }
 }

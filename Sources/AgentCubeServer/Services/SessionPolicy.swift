@@ -10,6 +10,8 @@ public struct SessionPolicy: Sendable {
   public var defaultIdleTimeoutSeconds: UInt32
   /// Image when a request gives none. Default `default`.
   public var defaultImage: String
+  /// SSH user when a request gives none (``AgentCubeCore/SSHUserName``). Default `root`.
+  public var defaultSSHUser = "root"
   /// How long CreateSession waits for a sandbox when the call has no deadline. Default 60 s.
   public var startTimeout: Duration
   /// Most metadata pairs on a session. Default 64.

@@ -59,12 +59,14 @@ public struct SessionService: Sendable {
     try validate(metadata: request.metadata)
     let image = request.image.isEmpty ? policy.defaultImage : request.image
     guard image.utf8.count <= 253 else { throw RPCError.invalidArgument("image name is longer than 253 bytes") }
+    let sshUser = request.sshUser.isEmpty ? policy.defaultSSHUser : request.sshUser
+    guard SSHUserName.isValid(sshUser) else { throw RPCError.invalidArgument("ssh_user must be \(SSHUserName.rule)") }
     let id = UUID().uuidString.lowercased()
     let spec = SessionSpec(
       id: id, name: "sandbox-\(id.prefix(8))", namespace: caller.identity.namespace,
       creator: caller.identity.username, image: image, ttlSeconds: ttl,
       idleTimeoutSeconds: request.idleTimeoutSeconds == 0 ? policy.defaultIdleTimeoutSeconds : request.idleTimeoutSeconds,
-      sshPublicKey: key, metadata: request.metadata, createdAtMs: Self.nowMs())
+      sshPublicKey: key, metadata: request.metadata, createdAtMs: Self.nowMs(), sshUser: sshUser)
     let deadline = context.deadline ?? .now + policy.startTimeout
     // The quota counts live sessions and creates still under way, so concurrent creates cannot pass it.
     let live = try await backend.sessions(createdBy: caller.identity.username).count

@@ -1024,7 +1024,7 @@ const ProtobufCMessageDescriptor agentcube__v1__session__descriptor =
   (ProtobufCMessageInit) agentcube__v1__session__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor agentcube__v1__create_session_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor agentcube__v1__create_session_request__field_descriptors[6] =
 {
   {
     "image",
@@ -1086,18 +1086,31 @@ static const ProtobufCFieldDescriptor agentcube__v1__create_session_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ssh_user",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Agentcube__V1__CreateSessionRequest, ssh_user),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned agentcube__v1__create_session_request__field_indices_by_name[] = {
   4,   /* field[4] = idle_timeout_seconds */
   0,   /* field[0] = image */
   3,   /* field[3] = metadata */
   2,   /* field[2] = ssh_public_key */
+  5,   /* field[5] = ssh_user */
   1,   /* field[1] = ttl_seconds */
 };
 static const ProtobufCIntRange agentcube__v1__create_session_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor agentcube__v1__create_session_request__descriptor =
 {
@@ -1107,7 +1120,7 @@ const ProtobufCMessageDescriptor agentcube__v1__create_session_request__descript
   "Agentcube__V1__CreateSessionRequest",
   "agentcube.v1",
   sizeof(Agentcube__V1__CreateSessionRequest),
-  5,
+  6,
   agentcube__v1__create_session_request__field_descriptors,
   agentcube__v1__create_session_request__field_indices_by_name,
   1,  agentcube__v1__create_session_request__number_ranges,

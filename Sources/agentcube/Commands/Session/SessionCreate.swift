@@ -27,6 +27,11 @@ extension SessionCommand {
     @OptionGroup var key: SSHPublicKeyOptions
 
     @Option(
+      name: .customLong("ssh-user"),
+      help: ArgumentHelp("The user SSH lets in with the key (default: the server's).", valueName: "user"))
+    var sshUser: String?
+
+    @Option(
       name: .customLong("metadata"),
       help: ArgumentHelp("Metadata to store with the session; repeat for more pairs.", valueName: "key=value"))
     var metadata: [MetadataArgument] = []
@@ -35,7 +40,7 @@ extension SessionCommand {
       try await options.withClient { client in
         let request = CreateSessionRequest(
           image: image ?? "", ttlSeconds: ttl ?? 0, sshPublicKey: try key.publicKey() ?? "",
-          metadata: metadata.map(\.pair), idleTimeoutSeconds: idleTimeout ?? 0)
+          metadata: metadata.map(\.pair), idleTimeoutSeconds: idleTimeout ?? 0, sshUser: sshUser ?? "")
         let callOptions = options.callOptions(defaultTimeout: Self.defaultTimeout)
         let response = try await client.sessions.createSession(request, options: callOptions)
         try SessionCommand.printSession(response.session, json: options.json)

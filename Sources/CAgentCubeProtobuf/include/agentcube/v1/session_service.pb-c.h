@@ -143,10 +143,16 @@ struct  Agentcube__V1__CreateSessionRequest
    * 0 means the server's default idle timeout.
    */
   uint32_t idle_timeout_seconds;
+  /*
+   * The user the sandbox's SSH server lets in with ssh_public_key (images run as their own
+   * users); empty means the server's default (agentcubed --default-ssh-user, default "root").
+   * A POSIX portable user name: 1 to 32 of [a-z0-9_.-], not starting with '-'.
+   */
+  char *ssh_user;
 };
 #define AGENTCUBE__V1__CREATE_SESSION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&agentcube__v1__create_session_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL, 0 }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Agentcube__V1__CreateSessionResponse
