@@ -100,8 +100,6 @@ class FrameDecoder:
         _, kind, flags, call_id = HEADER.unpack_from(self.buffer)
         payload = bytes(self.buffer[HEADER.size : 4 + length])
         del self.buffer[: 4 + length]
-        if len(self.buffer) >= 4:
-            check_length(struct.unpack_from(">I", self.buffer)[0], self.max_frame_size)
         return Frame(kind, flags, call_id, payload)
 
     def frames(self) -> List[Frame]:
