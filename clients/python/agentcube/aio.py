@@ -11,7 +11,7 @@ from .connection import Connection, NotProcessed
 from .credentials import TokenSource
 from .errors import Internal
 from .health import Health
-from .session import AsyncSession
+from .session import AsyncSession, AsyncSessionCreation
 from .target import Target, tls_context
 from .tunnel import open_tunnel_streams
 from .v1 import session_service_pb2 as pb
@@ -69,10 +69,18 @@ class AsyncClient:
                                     timeout, call_metadata)
         return Health.from_proto(response)
 
-    async def create_session(self, image: str = "", ttl: int = 0, idle_timeout: int = 0, ssh_public_key: str = "",
-                             ssh_user: Optional[str] = None, metadata: Optional[dict] = None, *,
-                             timeout: Optional[float] = None, call_metadata: envelope.Metadata = None) -> AsyncSession:
-        """Creates a session; 0 and "" mean the server's defaults. ``metadata`` is the session's."""
+    def create_session(self, image: str = "", ttl: int = 0, idle_timeout: int = 0, ssh_public_key: str = "",
+                       ssh_user: Optional[str] = None, metadata: Optional[dict] = None, *,
+                       timeout: Optional[float] = None, call_metadata: envelope.Metadata = None) -> AsyncSessionCreation:
+        """Creates a session; 0 and "" mean the server's defaults. ``metadata`` is the session's.
+        ``session = await client.create_session(...)``, or ``async with client.create_session(...) as
+        session:`` to delete it on exit."""
+        return AsyncSessionCreation(self._create_session(image, ttl, idle_timeout, ssh_public_key, ssh_user, metadata,
+                                                         timeout, call_metadata))
+
+    async def _create_session(self, image: str, ttl: int, idle_timeout: int, ssh_public_key: str,
+                              ssh_user: Optional[str], metadata: Optional[dict], timeout: Optional[float],
+                              call_metadata: envelope.Metadata) -> AsyncSession:
         request = requests.create_session(image, ttl, idle_timeout, ssh_public_key, ssh_user, metadata)
         response = await self._call(SESSIONS + "CreateSession", request, pb.CreateSessionResponse, timeout, call_metadata)
         return AsyncSession(self, response.session)

@@ -83,8 +83,8 @@ class Client:
                        ssh_user: Optional[str] = None, metadata: Optional[dict] = None, **call: Any) -> Session:
         """Creates a session; 0 and "" mean the server's defaults. ``metadata`` is the session's.
         ``with client.create_session(...) as s:`` deletes it on exit."""
-        created = self._run(self._async.create_session(image, ttl, idle_timeout, ssh_public_key, ssh_user,
-                                                       metadata, **call))
+        created = self._run(self._async._create_session(image, ttl, idle_timeout, ssh_public_key, ssh_user, metadata,
+                                                        call.get("timeout"), call.get("call_metadata")))
         return Session(self, created.proto)
 
     def get_session(self, id: str, **call: Any) -> Session:
@@ -124,6 +124,7 @@ class Client:
 
     def _run(self, coroutine: Awaitable[T]) -> T:
         if self._closed and not self._loop.is_running():
+            coroutine.close()  # type: ignore[attr-defined]
             raise RuntimeError("the client is closed")
         future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
         try:

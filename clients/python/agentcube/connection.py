@@ -18,6 +18,7 @@ from .wire import (
     Frame,
     FrameType,
     ProtocolError,
+    check_length,
     encode_preface,
     parse_header,
     parse_preface,
@@ -57,7 +58,9 @@ async def read_frame(reader: asyncio.StreamReader, max_frame_size: int) -> Frame
     """The next frame; waits without limit for its first byte, then at most ``FRAME_READ_TIMEOUT``
     for the rest. The length is checked before the payload is read."""
     first = await reader.readexactly(1)
-    head = first + await asyncio.wait_for(reader.readexactly(HEADER.size - 1), FRAME_READ_TIMEOUT)
+    length = first + await asyncio.wait_for(reader.readexactly(3), FRAME_READ_TIMEOUT)
+    check_length(struct.unpack(">I", length)[0], max_frame_size)
+    head = length + await asyncio.wait_for(reader.readexactly(HEADER.size - 4), FRAME_READ_TIMEOUT)
     size, kind, flags, call_id = parse_header(head, max_frame_size)
     payload = await asyncio.wait_for(reader.readexactly(size), FRAME_READ_TIMEOUT) if size else b""
     return Frame(kind, flags, call_id, payload)
@@ -130,6 +133,10 @@ class Connection:
             raise
         finally:
             self._calls.pop(call_id, None)
+            if future.done() and not future.cancelled():
+                future.exception()  # retrieved: it may have failed after this call stopped waiting
+            else:
+                future.cancel()
         return envelope.response_message(payload)
 
     async def close(self) -> None:
@@ -162,8 +169,12 @@ class Connection:
                 self._writer.write(data)
                 await self._writer.drain()
             except (OSError, RuntimeError) as error:
+                # The reader usually knows better why (a GOAWAY, a broken frame): give it a moment.
+                if self._reading is not None and self._reading is not asyncio.current_task():
+                    await asyncio.wait([self._reading], timeout=1.0)
                 self._fail(Unavailable(f"connection to {self.target.text} lost: {error}"))
-                raise Unavailable(f"connection to {self.target.text} lost: {error}") from None
+                assert self._closed is not None
+                raise type(self._closed)(self._closed.message) from None
 
     async def _cancel(self, call_id: int) -> None:
         self._calls.pop(call_id, None)

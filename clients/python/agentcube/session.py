@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 import socket
-from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Coroutine, Dict, Generator, Optional, Tuple
 
 from .errors import NotFound
 from .v1 import session_service_pb2 as pb
@@ -145,3 +145,23 @@ class AsyncSession(SessionInfo):
             await self.delete()
         except NotFound:
             pass
+
+
+class AsyncSessionCreation:
+    """What ``AsyncClient.create_session`` returns: await it for the session, or use it as
+    ``async with client.create_session(...) as session:`` to delete the session on exit."""
+
+    def __init__(self, creating: "Coroutine[Any, Any, AsyncSession]"):
+        self._creating = creating
+        self._session: Optional[AsyncSession] = None
+
+    def __await__(self) -> "Generator[Any, None, AsyncSession]":
+        return self._creating.__await__()
+
+    async def __aenter__(self) -> AsyncSession:
+        self._session = await self._creating
+        return self._session
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self._session is not None:
+            await self._session.__aexit__(*exc_info)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import struct
 import time
 from typing import Optional, Tuple
 
@@ -16,7 +17,9 @@ from .connection import FRAME_READ_TIMEOUT, open_streams
 from .errors import DeadlineExceeded, RPCError, Unavailable
 from .target import Target
 from .v1 import session_service_pb2 as pb
-from .wire import DEFAULT_MAX_FRAME_SIZE, HEADER, Frame, FrameType, ProtocolError, encode_preface, parse_header, parse_preface
+from .wire import (DEFAULT_MAX_FRAME_SIZE, HEADER, Frame, FrameType, ProtocolError, check_length, encode_preface,
+                   parse_header,
+                   parse_preface)
 
 OPEN_TUNNEL = envelope.SESSION_SERVICE + "OpenTunnel"
 
@@ -65,7 +68,9 @@ def open_tunnel_socket(target: Target, tls_context: Optional[ssl.SSLContext], se
         sock.sendall(opening_bytes(session_id, port, token, timeout, metadata))
         parse_preface(_recv_exact(sock, 8, deadline))
         while True:
-            head = _recv_exact(sock, HEADER.size, deadline)
+            length = _recv_exact(sock, 4, deadline)
+            check_length(struct.unpack(">I", length)[0], DEFAULT_MAX_FRAME_SIZE)
+            head = length + _recv_exact(sock, HEADER.size - 4, deadline)
             size, kind, flags, call_id = parse_header(head, DEFAULT_MAX_FRAME_SIZE)
             payload = _recv_exact(sock, size, min(deadline, time.monotonic() + FRAME_READ_TIMEOUT))
             if answer(Frame(kind, flags, call_id, payload)) is not None:
@@ -97,7 +102,9 @@ async def open_tunnel_streams(target: Target, tls_context: Optional[ssl.SSLConte
         await writer.drain()
         parse_preface(await reader.readexactly(8))
         while True:
-            head = await reader.readexactly(HEADER.size)
+            length = await reader.readexactly(4)
+            check_length(struct.unpack(">I", length)[0], DEFAULT_MAX_FRAME_SIZE)
+            head = length + await reader.readexactly(HEADER.size - 4)
             size, kind, flags, call_id = parse_header(head, DEFAULT_MAX_FRAME_SIZE)
             payload = await reader.readexactly(size)
             if answer(Frame(kind, flags, call_id, payload)) is not None:
