@@ -1,1 +1,0 @@
-"""Protobuf modules generated from Protos/agentcube/v1 (scripts/generate-python-protos.sh)."""
