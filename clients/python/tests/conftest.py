@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,8 +28,11 @@ def ssh_key():
     path = os.path.join(directory, "id_ed25519")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "agentcube-tests", "-f", path], check=True,
                    timeout=30)
-    with open(path + ".pub") as file:
-        yield path, file.read().strip()
+    try:
+        with open(path + ".pub") as file:
+            yield path, file.read().strip()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture

@@ -66,8 +66,13 @@ def start(extra_args=()) -> Server:
     socket_path = os.path.join(directory, "s.sock")
     log_path = os.path.join(directory, "server.log")
     log = open(log_path, "wb")
+    try:
+        binary = server_binary()
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
     process = subprocess.Popen(
-        [server_binary(), "--state-dir", state, "--unix-socket", socket_path, "--tcp", "127.0.0.1:0",
+        [binary, "--state-dir", state, "--unix-socket", socket_path, "--tcp", "127.0.0.1:0",
          "--token-auth-file", token_auth, *extra_args],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     log.close()
@@ -76,6 +81,7 @@ def start(extra_args=()) -> Server:
     while port is None:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
+            process.wait(STOP_TIMEOUT)
             raise RuntimeError(f"agentcubed did not start (log: {log_path})")
         with open(log_path, errors="replace") as file:
             match = re.search(r"tcp_port=(\d+)", file.read())
