@@ -30,3 +30,12 @@ if [ "$stale" -ne 0 ]; then
   exit 1
 fi
 echo "Sources/CAgentCubeProtobuf is fresh."
+
+# The Python client's modules, from Debian 12's protoc (scripts/generate-python-protos.sh).
+python_fresh="$fresh/python"
+"$root/scripts/generate-python-protos.sh" "$python_fresh"
+if ! diff -ru -x __init__.py -x __pycache__ "$root/clients/python/agentcube/v1" "$python_fresh/agentcube/v1" >&2; then
+  echo "error: clients/python/agentcube/v1 is stale for Protos/; run scripts/generate-python-protos.sh and commit the result" >&2
+  exit 1
+fi
+echo "clients/python/agentcube/v1 is fresh."

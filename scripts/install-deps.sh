@@ -11,6 +11,9 @@ packages=(
   e2fsprogs util-linux                    # workspace filesystems (mkfs.ext4); nsenter in tests
   socat                                   # benchmarks' relay baseline
   slirp4netns                             # --sandbox-network egress
+  protobuf-compiler                       # clients/python's _pb2 modules (freshness check)
+  python3 python3-venv                    # the Python client's suite (a venv under .build)
+  cmake pkg-config valgrind               # the C client: build, tests under valgrind
 )
 
 missing=()

@@ -1,0 +1,1 @@
+"""Protobuf modules generated from Protos/agentcube/v1 (scripts/generate-python-protos.sh)."""
