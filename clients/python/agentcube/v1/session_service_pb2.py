@@ -13,51 +13,51 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"agentcube/v1/session_service.proto\x12\x0c\x61gentcube.v1\"*\n\x0cMetadataPair\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\x99\x03\n\x07Session\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x0f\n\x07\x63reator\x18\x04 \x01(\t\x12\r\n\x05image\x18\x05 \x01(\t\x12+\n\x06status\x18\x06 \x01(\x0e\x32\x1b.agentcube.v1.SessionStatus\x12\x16\n\x0estatus_message\x18\x07 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x08 \x01(\x03\x12\x15\n\rexpires_at_ms\x18\t \x01(\x03\x12\x1b\n\x13last_activity_at_ms\x18\n \x01(\x03\x12\x13\n\x0bttl_seconds\x18\x0b \x01(\r\x12\x1c\n\x14idle_timeout_seconds\x18\x0c \x01(\r\x12,\n\x08metadata\x18\r \x03(\x0b\x32\x1a.agentcube.v1.MetadataPair\x12\x10\n\x08ssh_user\x18\x0e \x01(\t\x12\x10\n\x08ssh_port\x18\x0f \x01(\r\x12\x0f\n\x07\x61\x64\x64ress\x18\x10 \x01(\t\x12\x1b\n\x13ssh_host_public_key\x18\x11 \x01(\t\"\x9e\x01\n\x14\x43reateSessionRequest\x12\r\n\x05image\x18\x01 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x02 \x01(\r\x12\x16\n\x0essh_public_key\x18\x03 \x01(\t\x12,\n\x08metadata\x18\x04 \x03(\x0b\x32\x1a.agentcube.v1.MetadataPair\x12\x1c\n\x14idle_timeout_seconds\x18\x05 \x01(\r\"?\n\x15\x43reateSessionResponse\x12&\n\x07session\x18\x01 \x01(\x0b\x32\x15.agentcube.v1.Session\"\'\n\x11GetSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"<\n\x12GetSessionResponse\x12&\n\x07session\x18\x01 \x01(\x0b\x32\x15.agentcube.v1.Session\"*\n\x14\x44\x65leteSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"\x17\n\x15\x44\x65leteSessionResponse\"<\n\x13ListSessionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"X\n\x14ListSessionsResponse\x12\'\n\x08sessions\x18\x01 \x03(\x0b\x32\x15.agentcube.v1.Session\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\">\n\x13RenewSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x02 \x01(\r\">\n\x14RenewSessionResponse\x12&\n\x07session\x18\x01 \x01(\x0b\x32\x15.agentcube.v1.Session\"5\n\x11OpenTunnelRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04port\x18\x02 \x01(\r\"$\n\x12OpenTunnelResponse\x12\x0e\n\x06target\x18\x01 \x01(\t\"%\n\x12HealthCheckRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"\xe1\x01\n\x13HealthCheckResponse\x12?\n\x06status\x18\x01 \x01(\x0e\x32/.agentcube.v1.HealthCheckResponse.ServingStatus\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\x10\n\x08isolated\x18\x04 \x01(\x08\x12\x19\n\x11isolation_message\x18\x05 \x01(\t\":\n\rServingStatus\x12\x0b\n\x07UNKNOWN\x10\x00\x12\x0b\n\x07SERVING\x10\x01\x12\x0f\n\x0bNOT_SERVING\x10\x02*\xc1\x01\n\rSessionStatus\x12\x1e\n\x1aSESSION_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16SESSION_STATUS_PENDING\x10\x01\x12\x1a\n\x16SESSION_STATUS_RUNNING\x10\x02\x12\x19\n\x15SESSION_STATUS_FAILED\x10\x03\x12\x1e\n\x1aSESSION_STATUS_TERMINATING\x10\x04\x12\x1d\n\x19SESSION_STATUS_TERMINATED\x10\x05\x32\x94\x04\n\x0eSessionService\x12X\n\rCreateSession\x12\".agentcube.v1.CreateSessionRequest\x1a#.agentcube.v1.CreateSessionResponse\x12O\n\nGetSession\x12\x1f.agentcube.v1.GetSessionRequest\x1a .agentcube.v1.GetSessionResponse\x12U\n\x0cListSessions\x12!.agentcube.v1.ListSessionsRequest\x1a\".agentcube.v1.ListSessionsResponse\x12U\n\x0cRenewSession\x12!.agentcube.v1.RenewSessionRequest\x1a\".agentcube.v1.RenewSessionResponse\x12X\n\rDeleteSession\x12\".agentcube.v1.DeleteSessionRequest\x1a#.agentcube.v1.DeleteSessionResponse\x12O\n\nOpenTunnel\x12\x1f.agentcube.v1.OpenTunnelRequest\x1a .agentcube.v1.OpenTunnelResponse2V\n\x06Health\x12L\n\x05\x43heck\x12 .agentcube.v1.HealthCheckRequest\x1a!.agentcube.v1.HealthCheckResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"agentcube/v1/session_service.proto\x12\x0c\x61gentcube.v1\"*\n\x0cMetadataPair\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\x99\x03\n\x07Session\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x0f\n\x07\x63reator\x18\x04 \x01(\t\x12\r\n\x05image\x18\x05 \x01(\t\x12+\n\x06status\x18\x06 \x01(\x0e\x32\x1b.agentcube.v1.SessionStatus\x12\x16\n\x0estatus_message\x18\x07 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x08 \x01(\x03\x12\x15\n\rexpires_at_ms\x18\t \x01(\x03\x12\x1b\n\x13last_activity_at_ms\x18\n \x01(\x03\x12\x13\n\x0bttl_seconds\x18\x0b \x01(\r\x12\x1c\n\x14idle_timeout_seconds\x18\x0c \x01(\r\x12,\n\x08metadata\x18\r \x03(\x0b\x32\x1a.agentcube.v1.MetadataPair\x12\x10\n\x08ssh_user\x18\x0e \x01(\t\x12\x10\n\x08ssh_port\x18\x0f \x01(\r\x12\x0f\n\x07\x61\x64\x64ress\x18\x10 \x01(\t\x12\x1b\n\x13ssh_host_public_key\x18\x11 \x01(\t\"\xb0\x01\n\x14\x43reateSessionRequest\x12\r\n\x05image\x18\x01 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x02 \x01(\r\x12\x16\n\x0essh_public_key\x18\x03 \x01(\t\x12,\n\x08metadata\x18\x04 \x03(\x0b\x32\x1a.agentcube.v1.MetadataPair\x12\x1c\n\x14idle_timeout_seconds\x18\x05 \x01(\r\x12\x10\n\x08ssh_user\x18\x06 \x01(\t\"?\n\x15\x43reateSessionResponse\x12&\n\x07session\x18\x01 \x01(\x0b\x32\x15.agentcube.v1.Session\"\'\n\x11GetSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"<\n\x12GetSessionResponse\x12&\n\x07session\x18\x01 \x01(\x0b\x32\x15.agentcube.v1.Session\"*\n\x14\x44\x65leteSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"\x17\n\x15\x44\x65leteSessionResponse\"<\n\x13ListSessionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"X\n\x14ListSessionsResponse\x12\'\n\x08sessions\x18\x01 \x03(\x0b\x32\x15.agentcube.v1.Session\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\">\n\x13RenewSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x02 \x01(\r\">\n\x14RenewSessionResponse\x12&\n\x07session\x18\x01 \x01(\x0b\x32\x15.agentcube.v1.Session\"5\n\x11OpenTunnelRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04port\x18\x02 \x01(\r\"$\n\x12OpenTunnelResponse\x12\x0e\n\x06target\x18\x01 \x01(\t\"%\n\x12HealthCheckRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"\xe1\x01\n\x13HealthCheckResponse\x12?\n\x06status\x18\x01 \x01(\x0e\x32/.agentcube.v1.HealthCheckResponse.ServingStatus\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\x10\n\x08isolated\x18\x04 \x01(\x08\x12\x19\n\x11isolation_message\x18\x05 \x01(\t\":\n\rServingStatus\x12\x0b\n\x07UNKNOWN\x10\x00\x12\x0b\n\x07SERVING\x10\x01\x12\x0f\n\x0bNOT_SERVING\x10\x02*\xc1\x01\n\rSessionStatus\x12\x1e\n\x1aSESSION_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16SESSION_STATUS_PENDING\x10\x01\x12\x1a\n\x16SESSION_STATUS_RUNNING\x10\x02\x12\x19\n\x15SESSION_STATUS_FAILED\x10\x03\x12\x1e\n\x1aSESSION_STATUS_TERMINATING\x10\x04\x12\x1d\n\x19SESSION_STATUS_TERMINATED\x10\x05\x32\x94\x04\n\x0eSessionService\x12X\n\rCreateSession\x12\".agentcube.v1.CreateSessionRequest\x1a#.agentcube.v1.CreateSessionResponse\x12O\n\nGetSession\x12\x1f.agentcube.v1.GetSessionRequest\x1a .agentcube.v1.GetSessionResponse\x12U\n\x0cListSessions\x12!.agentcube.v1.ListSessionsRequest\x1a\".agentcube.v1.ListSessionsResponse\x12U\n\x0cRenewSession\x12!.agentcube.v1.RenewSessionRequest\x1a\".agentcube.v1.RenewSessionResponse\x12X\n\rDeleteSession\x12\".agentcube.v1.DeleteSessionRequest\x1a#.agentcube.v1.DeleteSessionResponse\x12O\n\nOpenTunnel\x12\x1f.agentcube.v1.OpenTunnelRequest\x1a .agentcube.v1.OpenTunnelResponse2V\n\x06Health\x12L\n\x05\x43heck\x12 .agentcube.v1.HealthCheckRequest\x1a!.agentcube.v1.HealthCheckResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agentcube.v1.session_service_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _SESSIONSTATUS._serialized_start=1547
-  _SESSIONSTATUS._serialized_end=1740
+  _SESSIONSTATUS._serialized_start=1565
+  _SESSIONSTATUS._serialized_end=1758
   _METADATAPAIR._serialized_start=52
   _METADATAPAIR._serialized_end=94
   _SESSION._serialized_start=97
   _SESSION._serialized_end=506
   _CREATESESSIONREQUEST._serialized_start=509
-  _CREATESESSIONREQUEST._serialized_end=667
-  _CREATESESSIONRESPONSE._serialized_start=669
-  _CREATESESSIONRESPONSE._serialized_end=732
-  _GETSESSIONREQUEST._serialized_start=734
-  _GETSESSIONREQUEST._serialized_end=773
-  _GETSESSIONRESPONSE._serialized_start=775
-  _GETSESSIONRESPONSE._serialized_end=835
-  _DELETESESSIONREQUEST._serialized_start=837
-  _DELETESESSIONREQUEST._serialized_end=879
-  _DELETESESSIONRESPONSE._serialized_start=881
-  _DELETESESSIONRESPONSE._serialized_end=904
-  _LISTSESSIONSREQUEST._serialized_start=906
-  _LISTSESSIONSREQUEST._serialized_end=966
-  _LISTSESSIONSRESPONSE._serialized_start=968
-  _LISTSESSIONSRESPONSE._serialized_end=1056
-  _RENEWSESSIONREQUEST._serialized_start=1058
-  _RENEWSESSIONREQUEST._serialized_end=1120
-  _RENEWSESSIONRESPONSE._serialized_start=1122
-  _RENEWSESSIONRESPONSE._serialized_end=1184
-  _OPENTUNNELREQUEST._serialized_start=1186
-  _OPENTUNNELREQUEST._serialized_end=1239
-  _OPENTUNNELRESPONSE._serialized_start=1241
-  _OPENTUNNELRESPONSE._serialized_end=1277
-  _HEALTHCHECKREQUEST._serialized_start=1279
-  _HEALTHCHECKREQUEST._serialized_end=1316
-  _HEALTHCHECKRESPONSE._serialized_start=1319
-  _HEALTHCHECKRESPONSE._serialized_end=1544
-  _HEALTHCHECKRESPONSE_SERVINGSTATUS._serialized_start=1486
-  _HEALTHCHECKRESPONSE_SERVINGSTATUS._serialized_end=1544
-  _SESSIONSERVICE._serialized_start=1743
-  _SESSIONSERVICE._serialized_end=2275
-  _HEALTH._serialized_start=2277
-  _HEALTH._serialized_end=2363
+  _CREATESESSIONREQUEST._serialized_end=685
+  _CREATESESSIONRESPONSE._serialized_start=687
+  _CREATESESSIONRESPONSE._serialized_end=750
+  _GETSESSIONREQUEST._serialized_start=752
+  _GETSESSIONREQUEST._serialized_end=791
+  _GETSESSIONRESPONSE._serialized_start=793
+  _GETSESSIONRESPONSE._serialized_end=853
+  _DELETESESSIONREQUEST._serialized_start=855
+  _DELETESESSIONREQUEST._serialized_end=897
+  _DELETESESSIONRESPONSE._serialized_start=899
+  _DELETESESSIONRESPONSE._serialized_end=922
+  _LISTSESSIONSREQUEST._serialized_start=924
+  _LISTSESSIONSREQUEST._serialized_end=984
+  _LISTSESSIONSRESPONSE._serialized_start=986
+  _LISTSESSIONSRESPONSE._serialized_end=1074
+  _RENEWSESSIONREQUEST._serialized_start=1076
+  _RENEWSESSIONREQUEST._serialized_end=1138
+  _RENEWSESSIONRESPONSE._serialized_start=1140
+  _RENEWSESSIONRESPONSE._serialized_end=1202
+  _OPENTUNNELREQUEST._serialized_start=1204
+  _OPENTUNNELREQUEST._serialized_end=1257
+  _OPENTUNNELRESPONSE._serialized_start=1259
+  _OPENTUNNELRESPONSE._serialized_end=1295
+  _HEALTHCHECKREQUEST._serialized_start=1297
+  _HEALTHCHECKREQUEST._serialized_end=1334
+  _HEALTHCHECKRESPONSE._serialized_start=1337
+  _HEALTHCHECKRESPONSE._serialized_end=1562
+  _HEALTHCHECKRESPONSE_SERVINGSTATUS._serialized_start=1504
+  _HEALTHCHECKRESPONSE_SERVINGSTATUS._serialized_end=1562
+  _SESSIONSERVICE._serialized_start=1761
+  _SESSIONSERVICE._serialized_end=2293
+  _HEALTH._serialized_start=2295
+  _HEALTH._serialized_end=2381
 # @@protoc_insertion_point(module_scope)
