@@ -2,10 +2,6 @@ import Foundation
 import NIOCore
 import NIOPosix
 
-#if canImport(Glibc)
-  import Glibc
-#endif
-
 /// A real OpenSSH server standing in for a sandbox pod's container: `sshd -D -e` with its own
 /// ed25519 host key, the pod's `SSH_PUBLIC_KEY` as the only authorized key, listening on the pod's
 /// own loopback address (`127.x.y.z`) at the SSH port, configured entirely by `-o` options
@@ -88,22 +84,6 @@ struct SSHDaemon: Sendable {
       return true
     } catch {
       return false
-    }
-  }
-
-  /// Whether nothing listens on `address:port` now (a bind test, the socket closed at once).
-  static func isFree(address: String, port: Int) -> Bool {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard descriptor >= 0 else { return false }
-    defer { close(descriptor) }
-    var socketAddress = sockaddr_in()
-    socketAddress.sin_family = sa_family_t(AF_INET)
-    socketAddress.sin_port = in_port_t(UInt16(port).bigEndian)
-    guard inet_pton(AF_INET, address, &socketAddress.sin_addr) == 1 else { return false }
-    return withUnsafePointer(to: &socketAddress) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-      }
     }
   }
 }
