@@ -21,6 +21,13 @@ public struct EmulatorConfiguration: Sendable {
   /// Client certificates the emulator accepts besides bearer tokens; default none (no certificate
   /// is asked for).
   public var clientCertificates: ClientCertificateAuthentication?
+  /// Sandboxes (`agents.x-k8s.io`): the served versions and the controller; default v1beta1 only,
+  /// the controller on. Pods (`/api/v1/…/pods`) are always served.
+  public var sandboxes: SandboxAPIConfiguration = .defaults
+  /// Watch behaviour at start (bookmark interval, default timeout, split chunks).
+  public var watch: WatchSettings = .defaults
+  /// The wall clock of creation timestamps, conditions and `shutdownTime`; default the system's.
+  public var clock = EmulatorClock()
 
   public init(
     certificatePath: String, privateKeyPath: String, port: Int = 0, tokens: [TokenRecord] = [],

@@ -27,11 +27,25 @@ public struct EmulatorResponse: Sendable {
   public var status: HTTPResponseStatus
   public var headers: HTTPHeaders
   public var body: [UInt8]
+  /// A streamed body instead of `body`: written after the head with chunked transfer encoding, one
+  /// chunk per ``ResponseStream/write(_:)``; returning ends it cleanly, throwing (e.g.
+  /// ``ResponseStream/Cut``) closes the connection without the final chunk.
+  public var stream: (@Sendable (ResponseStream) async throws -> Void)?
 
   public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: [UInt8] = []) {
     self.status = status
     self.headers = headers
     self.body = body
+  }
+
+  /// A streamed answer (a watch).
+  public init(
+    status: HTTPResponseStatus, headers: HTTPHeaders = [:], stream: @escaping @Sendable (ResponseStream) async throws -> Void
+  ) {
+    self.status = status
+    self.headers = headers
+    self.body = []
+    self.stream = stream
   }
 
   /// A JSON body with `Content-Type: application/json`.
@@ -42,7 +56,29 @@ public struct EmulatorResponse: Sendable {
   }
 }
 
+/// The body of a streamed answer, as its handler writes it.
+public struct ResponseStream: Sendable {
+  /// Thrown by a stream to drop the connection mid-body (no terminating chunk).
+  public struct Cut: Error {
+    public init() {}
+  }
+
+  let writer: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+
+  /// Writes `bytes` as one chunk and flushes it.
+  public func write(_ bytes: [UInt8]) async throws {
+    try await writer.write(.body(.byteBuffer(ByteBuffer(bytes: bytes))))
+  }
+}
+
 extension EmulatorRequest {
+  /// Whether the query asks for a watch (`watch=true`/`1`, Go's `strconv.ParseBool`).
+  public var isWatch: Bool { Self.isWatch(query) }
+
+  static func isWatch(_ query: [String: String]) -> Bool {
+    ["1", "t", "T", "true", "TRUE", "True"].contains(query["watch"] ?? "")
+  }
+
   /// Splits a request target into path and decoded query.
   static func split(target: String) -> (path: String, query: [String: String]) {
     guard let mark = target.firstIndex(of: "?") else { return (target, [:]) }

@@ -12,11 +12,27 @@ public struct KubeStatus: Error, Sendable, Hashable {
     public var name: String?
     public var group: String?
     public var kind: String?
+    /// Field-level causes of a 422 `Invalid`.
+    public var causes: [Cause]
 
-    public init(name: String? = nil, group: String? = nil, kind: String? = nil) {
+    public init(name: String? = nil, group: String? = nil, kind: String? = nil, causes: [Cause] = []) {
       self.name = name
       self.group = group
       self.kind = kind
+      self.causes = causes
+    }
+  }
+
+  /// One entry of `details.causes`: `reason` such as `FieldValueRequired`, the message, the field path.
+  public struct Cause: Sendable, Hashable {
+    public var reason: String
+    public var message: String
+    public var field: String
+
+    public init(reason: String, message: String, field: String) {
+      self.reason = reason
+      self.message = message
+      self.field = field
     }
   }
 
@@ -79,6 +95,59 @@ public struct KubeStatus: Error, Sendable, Hashable {
       details: Details(name: name, group: group.isEmpty ? nil : group, kind: resource))
   }
 
+  /// 404 for a missing object: `sandboxes.agents.x-k8s.io "s1" not found` (core group: `pods "p" not found`).
+  public static func notFound(group: String, resource: String, name: String) -> KubeStatus {
+    KubeStatus(
+      code: 404, reason: "NotFound", message: "\(qualified(group, resource)) \"\(name)\" not found",
+      details: Details(name: name, group: group.isEmpty ? nil : group, kind: resource))
+  }
+
+  /// 409 for a create whose name is taken.
+  public static func alreadyExists(group: String, resource: String, name: String) -> KubeStatus {
+    KubeStatus(
+      code: 409, reason: "AlreadyExists", message: "\(qualified(group, resource)) \"\(name)\" already exists",
+      details: Details(name: name, group: group.isEmpty ? nil : group, kind: resource))
+  }
+
+  /// 409 Conflict: `Operation cannot be fulfilled on sandboxes.agents.x-k8s.io "s1": <why>`; `why`
+  /// defaults to the stale-resourceVersion wording of an update.
+  public static func conflict(
+    group: String, resource: String, name: String,
+    why: String = "the object has been modified; please apply your changes to the latest version and try again"
+  ) -> KubeStatus {
+    KubeStatus(
+      code: 409, reason: "Conflict",
+      message: "Operation cannot be fulfilled on \(qualified(group, resource)) \"\(name)\": \(why)",
+      details: Details(name: name, group: group.isEmpty ? nil : group, kind: resource))
+  }
+
+  /// 422 Invalid: `Sandbox.agents.x-k8s.io "s1" is invalid: spec.podTemplate: Required value`
+  /// (several causes: `… is invalid: [a: …, b: …]`).
+  public static func invalid(kind: String, group: String, name: String, causes: [Cause]) -> KubeStatus {
+    let listed = causes.map { "\($0.field): \($0.message)" }
+    let summary = listed.count == 1 ? listed[0] : "[" + listed.joined(separator: ", ") + "]"
+    let qualifiedKind = group.isEmpty ? kind : "\(kind).\(group)"
+    return KubeStatus(
+      code: 422, reason: "Invalid", message: "\(qualifiedKind) \"\(name)\" is invalid: \(summary)",
+      details: Details(name: name, group: group.isEmpty ? nil : group, kind: kind, causes: causes))
+  }
+
+  /// 410 Expired (a watch's or a continue token's resourceVersion older than the compaction point).
+  public static func expired(_ message: String) -> KubeStatus {
+    KubeStatus(code: 410, reason: "Expired", message: message)
+  }
+
+  /// 415 for a patch type the API server does not apply to custom resources.
+  public static let unsupportedPatchType = KubeStatus(
+    code: 415, reason: "UnsupportedMediaType",
+    message:
+      "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+    details: Details())
+
+  static func qualified(_ group: String, _ resource: String) -> String {
+    group.isEmpty ? resource : "\(resource).\(group)"
+  }
+
   /// The JSON body, keys in the API server's order:
   /// `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":…,"reason":…,"details":…,"code":…}`.
   public var json: String {
@@ -91,6 +160,12 @@ public struct KubeStatus: Error, Sendable, Hashable {
       if let name = details.name { parts.append("\"name\":\(JSONText.quoted(name))") }
       if let group = details.group { parts.append("\"group\":\(JSONText.quoted(group))") }
       if let kind = details.kind { parts.append("\"kind\":\(JSONText.quoted(kind))") }
+      if !details.causes.isEmpty {
+        let causes = details.causes.map {
+          "{\"reason\":\(JSONText.quoted($0.reason)),\"message\":\(JSONText.quoted($0.message)),\"field\":\(JSONText.quoted($0.field))}"
+        }
+        parts.append("\"causes\":[\(causes.joined(separator: ","))]")
+      }
       fields.append("\"details\":{\(parts.joined(separator: ","))}")
     }
     fields.append("\"code\":\(code)")

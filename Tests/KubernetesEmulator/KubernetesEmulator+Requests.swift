@@ -58,7 +58,13 @@ extension KubernetesEmulator {
             ? .answer(oversizedResponse(request)) : await handle(request, body: body, certificateUser: certificateUser)
           guard case .answer(let response) = outcome else { return }
           let keepAlive = request.isKeepAlive && !tooLarge
-          try await write(response, for: request, to: outbound, keepAlive: keepAlive)
+          if let stream = response.stream {
+            guard try await writeStream(response, stream, for: request, to: outbound, keepAlive: keepAlive) else {
+              return
+            }
+          } else {
+            try await write(response, for: request, to: outbound, keepAlive: keepAlive)
+          }
           if !keepAlive { return }
         }
       }
@@ -85,9 +91,30 @@ extension KubernetesEmulator {
     ])
   }
 
+  /// Writes a streamed answer: the head (chunked), the stream's chunks, the final chunk. `false` when
+  /// the stream was cut or the client went away (the connection is to be closed).
+  private func writeStream(
+    _ response: EmulatorResponse, _ stream: @Sendable (ResponseStream) async throws -> Void,
+    for request: HTTPRequestHead, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
+    keepAlive: Bool
+  ) async throws -> Bool {
+    var headers = response.headers
+    headers.remove(name: "Content-Length")
+    headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
+    if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+    try await outbound.write(.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers)))
+    do {
+      try await stream(ResponseStream(writer: outbound))
+    } catch {
+      return false
+    }
+    try await outbound.write(.end(nil))
+    return true
+  }
+
   private func route(of request: HTTPRequestHead) -> RouteID {
-    let path = EmulatorRequest.split(target: request.uri).path
-    if case .route(let route, _) = router.match(method: request.method, path: path) { return route.id }
+    let (path, query) = EmulatorRequest.split(target: request.uri)
+    if case .route(let route, _) = router.match(method: request.method, path: path) { return route.id(for: query) }
     return .unmatched
   }
 
@@ -97,17 +124,19 @@ extension KubernetesEmulator {
     let (path, query) = EmulatorRequest.split(target: head.uri)
     let match = router.match(method: head.method, path: path)
     let routeID: RouteID
-    if case .route(let route, _) = match { routeID = route.id } else { routeID = .unmatched }
+    if case .route(let route, _) = match { routeID = route.id(for: query) } else { routeID = .unmatched }
+    var record = RequestRecord(method: head.method.rawValue, path: path, route: routeID, status: nil)
     let outcome = await answer(
-      head, path: path, query: query, body: body, match: match, routeID: routeID, certificateUser: certificateUser)
-    let status: Int? = if case .answer(let response) = outcome { Int(response.status.code) } else { nil }
-    recorder.record(RequestRecord(method: head.method.rawValue, path: path, route: routeID, status: status))
+      head, path: path, query: query, body: body, match: match, routeID: routeID, certificateUser: certificateUser,
+      record: &record)
+    if case .answer(let response) = outcome { record.status = Int(response.status.code) }
+    recorder.record(record)
     return outcome
   }
 
   private func answer(
     _ head: HTTPRequestHead, path: String, query: [String: String], body: [UInt8], match: Router.Match,
-    routeID: RouteID, certificateUser: TokenRecord?
+    routeID: RouteID, certificateUser: TokenRecord?, record: inout RequestRecord
   ) async -> Outcome {
     for fault in faults.take(for: routeID) {
       switch fault {
@@ -126,11 +155,12 @@ extension KubernetesEmulator {
     let caller: TokenRecord
     if let certificateUser {
       caller = certificateUser
-    } else if let token = EmulatorRequest.bearerToken(in: head.headers), case .valid(let record) = tokens.lookup(token) {
-      caller = record
+    } else if let token = EmulatorRequest.bearerToken(in: head.headers), case .valid(let found) = tokens.lookup(token) {
+      caller = found
     } else {
       return .answer(KubeStatus.unauthorized.response)
     }
+    record.user = caller.user.username
     let route: Route
     let parameters: [String: String]
     switch match {
@@ -141,10 +171,8 @@ extension KubernetesEmulator {
       parameters = matchedParameters
     }
     if let access = route.access {
-      let requested = AccessRequest(
-        verb: access.verb, group: access.group, resource: access.resource,
-        namespace: access.namespaceParameter.flatMap { parameters[$0] },
-        name: access.nameParameter.flatMap { parameters[$0] })
+      let requested = access.attributes(parameters: parameters, query: query)
+      record.attributes = requested
       guard caller.permissions.contains(where: { $0.allows(requested) }) else {
         return .answer(
           KubeStatus.forbidden(

@@ -28,6 +28,11 @@ public final class KubernetesEmulator: Sendable {
   public let port: Int
   /// The tokens it accepts; change them while it runs.
   public let tokens: TokenTable
+  /// The emulated agent-sandbox controller (its knobs: ``SandboxController/tick()``,
+  /// ``SandboxController/endpoint(namespace:name:)``).
+  public let controller: SandboxController
+  /// The wall clock (``EmulatorConfiguration/clock``).
+  public let clock: EmulatorClock
 
   let configuration: EmulatorConfiguration
   let router: Router
@@ -38,6 +43,8 @@ public final class KubernetesEmulator: Sendable {
   private let listeners: AsyncStream<Listener>.Continuation
   private let listening: Mutex<ListenerState>
   private let runner = Mutex<Task<Void, Never>?>(nil)
+  let store: ObjectStore
+  private let watchState: SharedWatchSettings
 
   private enum ListenerState {
     case listening(any Channel)
@@ -53,8 +60,20 @@ public final class KubernetesEmulator: Sendable {
     self.port = port
     self.url = "https://127.0.0.1:\(port)"
     self.tokens = TokenTable(configuration.tokens)
+    self.clock = configuration.clock
+    let store = ObjectStore()
+    self.store = store
+    let watchState = SharedWatchSettings(configuration.watch)
+    self.watchState = watchState
+    let settings: @Sendable () -> WatchSettings = { watchState.value }
+    let clock = configuration.clock
+    let sandboxes = Sandboxes(store: store, now: { clock.now }, watchSettings: settings)
     self.router = Router(
-      routes: [TokenReviews.route(tokens: tokens, apiAudiences: configuration.apiAudiences)] + configuration.routes)
+      routes: [TokenReviews.route(tokens: tokens, apiAudiences: configuration.apiAudiences)]
+        + sandboxes.routes(versions: configuration.sandboxes.servedVersions)
+        + Pods(store: store, watchSettings: settings).routes + configuration.routes)
+    self.controller = SandboxController(
+      configuration: configuration.sandboxes.controller, store: store, clock: configuration.clock)
     self.sslContext = sslContext
     self.recorder = recorder
     self.connections = connections
@@ -87,6 +106,7 @@ public final class KubernetesEmulator: Sendable {
       listener: first.channel, listeners: continuation)
     let task = Task { await emulator.run(first: first, next: stream) }
     emulator.runner.withLock { $0 = task }
+    emulator.controller.start()
     return emulator
   }
 
@@ -99,6 +119,8 @@ public final class KubernetesEmulator: Sendable {
     }
     try? await listener?.close()
     listeners.finish()
+    store.close()
+    await controller.stop()
     await connections.closeAll()
     let task = runner.withLock { $0 }
     task?.cancel()
@@ -126,6 +148,7 @@ public final class KubernetesEmulator: Sendable {
       return channel
     }
     try? await listener?.close()
+    store.cutWatches()
     await connections.closeAll()
   }
 
@@ -141,6 +164,43 @@ public final class KubernetesEmulator: Sendable {
     if kept { listeners.yield(listener) } else { try? await listener.channel.close() }
   }
 
+  // MARK: Watches and history
+
+  /// Watch behaviour from now on (watches already open keep theirs, except
+  /// ``WatchSettings/splitChunks``… which is also read at watch start).
+  public var watchSettings: WatchSettings {
+    get { watchState.value }
+    set { watchState.value = newValue }
+  }
+
+  /// Compacts the history (as etcd's compaction): a watch or continue token from an older
+  /// resourceVersion gets 410 Expired from now on. Returns the compaction point.
+  @discardableResult
+  public func compact() -> Int { store.compact() }
+
+  /// Drops every open watch's connection mid-stream (no final chunk); returns how many.
+  @discardableResult
+  public func cutWatches() -> Int { store.cutWatches() }
+
+  /// Sends a BOOKMARK now to every watch that allows them.
+  public func sendBookmarks() { store.bookmark() }
+
+  /// Watches open now.
+  public var openWatches: Int { store.watchCount }
+
+  /// The current (last written) resourceVersion.
+  public var resourceVersion: Int { store.revision }
+
+  /// A stored Sandbox as `version` shows it (no request, no authorization).
+  public func sandbox(namespace: String, name: String, as version: SandboxVersion = .v1beta1) -> JSONValue? {
+    store.get(ResourceType.sandboxes(version).key(namespace, name)).map { SandboxSchema.render($0, as: version) }
+  }
+
+  /// A stored Pod.
+  public func pod(namespace: String, name: String) -> JSONValue? {
+    store.get(ResourceType.pods.key(namespace, name))
+  }
+
   // MARK: Counters
 
   /// Requests answered (or dropped by a fault) on `route` since start or ``resetCounters()``.
@@ -149,6 +209,8 @@ public final class KubernetesEmulator: Sendable {
   public var requestCount: Int { recorder.total }
   /// The last requests (method, path, route, status), oldest first; no credentials.
   public var recentRequests: [RequestRecord] { recorder.recent }
+  /// The logged requests `username` made (authenticated as them).
+  public func requests(by username: String) -> [RequestRecord] { recorder.recent.filter { $0.user == username } }
   /// TCP connections accepted (each carries one TLS session), to tell connection reuse.
   public var connectionsAccepted: Int { recorder.connections }
   /// Zeroes the counters and empties the log.

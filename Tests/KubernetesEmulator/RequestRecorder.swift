@@ -8,6 +8,24 @@ public struct RequestRecord: Sendable, Hashable, CustomStringConvertible {
   public var route: RouteID
   /// The status answered; `nil` when the connection was closed without an answer.
   public var status: Int?
+  /// The authenticated caller's username (never the token); `nil` when it was not authenticated
+  /// (or a fault answered first).
+  public var user: String?
+  /// What the request asked to do, as the authorizer saw it (`verb` `watch` for a watch); `nil`
+  /// when it was not authenticated or no route's access applies.
+  public var attributes: ResourceAttributes?
+
+  public init(
+    method: String, path: String, route: RouteID, status: Int?, user: String? = nil,
+    attributes: ResourceAttributes? = nil
+  ) {
+    self.method = method
+    self.path = path
+    self.route = route
+    self.status = status
+    self.user = user
+    self.attributes = attributes
+  }
 
   public var description: String { "\(method) \(path) -> \(status.map(String.init) ?? "closed")" }
 }

@@ -25,26 +25,56 @@ public struct RouteAccess: Sendable, Hashable {
   public var namespaceParameter: String?
   /// The path parameter holding the object's name, if any.
   public var nameParameter: String?
+  /// A collection `GET` that is a `watch` (verb `watch`) when the query says `watch=true`, as kube's
+  /// request-info resolver decides; default false.
+  public var watchable: Bool
 
   public init(
-    verb: String, group: String, resource: String, namespaceParameter: String? = nil, nameParameter: String? = nil
+    verb: String, group: String, resource: String, namespaceParameter: String? = nil, nameParameter: String? = nil,
+    watchable: Bool = false
   ) {
     self.verb = verb
     self.group = group
     self.resource = resource
     self.namespaceParameter = namespaceParameter
     self.nameParameter = nameParameter
+    self.watchable = watchable
+  }
+
+  /// The attributes of one request to the route.
+  func attributes(parameters: [String: String], query: [String: String]) -> ResourceAttributes {
+    ResourceAttributes(
+      verb: watchable && EmulatorRequest.isWatch(query) ? "watch" : verb, group: group, resource: resource,
+      namespace: namespaceParameter.flatMap { parameters[$0] }, name: nameParameter.flatMap { parameters[$0] })
   }
 }
 
-/// One access a request asks for, with the route's parameters filled in.
-struct AccessRequest: Sendable, Hashable {
-  var verb: String
-  var group: String
-  var resource: String
-  var namespace: String?
-  var name: String?
+/// One access a request asks for, with the route's parameters filled in (kube's authorization
+/// attributes): recorded with every authenticated request, so tests can check them against RBAC rules.
+public struct ResourceAttributes: Sendable, Hashable, CustomStringConvertible {
+  public var verb: String
+  /// The API group, `""` for the core group.
+  public var group: String
+  public var resource: String
+  /// `nil`: the cluster scope (or every namespace, for a list or watch).
+  public var namespace: String?
+  public var name: String?
+
+  public init(verb: String, group: String, resource: String, namespace: String? = nil, name: String? = nil) {
+    self.verb = verb
+    self.group = group
+    self.resource = resource
+    self.namespace = namespace
+    self.name = name
+  }
+
+  public var description: String {
+    let qualified = group.isEmpty ? resource : "\(resource).\(group)"
+    return "\(verb) \(qualified)\(name.map { " \"\($0)\"" } ?? "") in \(namespace.map { "namespace \($0)" } ?? "cluster scope")"
+  }
 }
+
+typealias AccessRequest = ResourceAttributes
 
 /// A path pattern such as `/apis/agents.x-k8s.io/v1beta1/namespaces/{namespace}/sandboxes/{name}`:
 /// literal segments, and `{parameter}` segments matching one non-empty segment.
@@ -94,14 +124,27 @@ public struct Route: Sendable {
   public var path: PathPattern
   /// What the caller must be allowed; `nil` lets any authenticated caller in.
   public var access: RouteAccess?
+  /// The ID a watch request (`watch=true`) on this route counts under, for counters and faults;
+  /// `nil`: ``id``.
+  public var watchID: RouteID?
   public var handler: Handler
 
-  public init(id: RouteID, method: HTTPMethod, path: PathPattern, access: RouteAccess?, handler: @escaping Handler) {
+  public init(
+    id: RouteID, method: HTTPMethod, path: PathPattern, access: RouteAccess?, watchID: RouteID? = nil,
+    handler: @escaping Handler
+  ) {
     self.id = id
     self.method = method
     self.path = path
     self.access = access
+    self.watchID = watchID
     self.handler = handler
+  }
+
+  /// The ID one request counts under.
+  func id(for query: [String: String]) -> RouteID {
+    if let watchID, EmulatorRequest.isWatch(query) { return watchID }
+    return id
   }
 }
 

@@ -38,6 +38,7 @@ struct EmulatorFixture {
   /// Runs `body` against a fresh emulator, stopped afterwards whatever happens.
   static func with<T>(
     tokens: [TokenRecord] = [reviewer, powerless, agent, expiredAgent], routes: [Route] = [],
+    configure: (inout EmulatorConfiguration) -> Void = { _ in },
     _ body: (EmulatorFixture) async throws -> T
   ) async throws -> T {
     let certificates = try TestCertificates()
@@ -51,6 +52,7 @@ struct EmulatorFixture {
     var configuration = EmulatorConfiguration(
       certificatePath: server.certificate, privateKeyPath: server.key, tokens: tokens)
     configuration.routes = routes
+    configure(&configuration)
     let emulator = try await KubernetesEmulator.start(configuration)
     let startup = clock.now - started
     let fixture = EmulatorFixture(
@@ -78,11 +80,11 @@ struct EmulatorFixture {
   /// The bearer token and the body go through files, so no secret is on a command line or in a message.
   func curl(
     _ path: String = reviewPath, method: String = "POST", bearer: String? = reviewer.token, body: String? = nil,
-    repeat count: Int = 1
+    contentType: String = "application/json", repeat count: Int = 1
   ) async throws -> [CurlResult] {
     let id = UUID().uuidString
     let headerFile = scratch.file("\(id).headers")
-    var headers = ["Content-Type: application/json", "Accept: application/json"]
+    var headers = ["Content-Type: \(contentType)", "Accept: application/json"]
     if let bearer { headers.append("Authorization: Bearer \(bearer)") }
     try headers.joined(separator: "\n").write(toFile: headerFile, atomically: true, encoding: .utf8)
     var arguments = ["-sS", "--cacert", ca.certificate, "-X", method, "-H", "@\(headerFile)", "--max-time", "20"]
@@ -112,9 +114,21 @@ struct EmulatorFixture {
 
   /// A single request.
   func request(
-    _ path: String = reviewPath, method: String = "POST", bearer: String? = reviewer.token, body: String? = nil
+    _ path: String = reviewPath, method: String = "POST", bearer: String? = reviewer.token, body: String? = nil,
+    contentType: String = "application/json"
   ) async throws -> CurlResult {
-    try await curl(path, method: method, bearer: bearer, body: body)[0]
+    try await curl(path, method: method, bearer: bearer, body: body, contentType: contentType)[0]
+  }
+
+  /// A streaming `curl -N` (a watch), its output read while it runs; `raw` keeps the chunk framing.
+  func stream(_ path: String, bearer: String, raw: Bool = false) throws -> TestProcess {
+    let id = UUID().uuidString
+    let headerFile = scratch.file("\(id).headers")
+    try "Authorization: Bearer \(bearer)\nAccept: application/json".write(
+      toFile: headerFile, atomically: true, encoding: .utf8)
+    var arguments = ["-sS", "-N", "--cacert", ca.certificate, "-H", "@\(headerFile)", "--max-time", "30"]
+    if raw { arguments.append("--raw") }
+    return try TestProcess.start(Self.curlPath, arguments + [emulator.url + path], outputPrefix: scratch.file(id))
   }
 }
 
@@ -148,4 +162,57 @@ struct CurlResult: CustomStringConvertible {
   var description: String {
     "curl exit \(exitCode.map(String.init) ?? "signal"), HTTP \(status), connects \(connects)\n\(rawHeaders)\(body)\n\(stderr)"
   }
+}
+
+/// Sandboxes and watches in tests.
+extension EmulatorFixture {
+  static let sandboxes = "/apis/agents.x-k8s.io/v1beta1/namespaces/team-a/sandboxes"
+
+  /// A token whose user may do `verbs` on sandboxes (and get/list pods) in `namespace` (`nil`: everywhere).
+  static func account(_ name: String, namespace: String?, verbs: [String]) -> TokenRecord {
+    var permissions = Set(verbs.map { Permission(verb: $0, group: "agents.x-k8s.io", resource: "sandboxes", namespace: namespace) })
+    permissions.insert(Permission(verb: "get", group: "", resource: "pods", namespace: namespace))
+    permissions.insert(Permission(verb: "list", group: "", resource: "pods", namespace: namespace))
+    return TokenRecord(
+      token: "\(name)-secret-\(UUID().uuidString.prefix(8))",
+      user: .serviceAccount(namespace: namespace ?? "agentcube-system", name: name, uid: "uid-\(name)"),
+      permissions: permissions)
+  }
+
+  static let admin = account("admin", namespace: nil, verbs: ["*"])
+
+  /// A v1beta1 (or v1alpha1) Sandbox body.
+  static func sandbox(
+    _ name: String, image: String = "never-ready:1", labels: [String: String] = [:], sshKey: String? = nil,
+    version: String = "v1beta1", extraSpec: [String: Any] = [:]
+  ) -> String {
+    var container: [String: Any] = ["name": "sandbox", "image": image]
+    if let sshKey { container["env"] = [["name": "SSH_PUBLIC_KEY", "value": sshKey]] }
+    var spec: [String: Any] = ["podTemplate": ["spec": ["containers": [container]]]]
+    spec.merge(extraSpec) { $1 }
+    var metadata: [String: Any] = ["labels": labels]
+    if name.hasSuffix("-") { metadata["generateName"] = name } else { metadata["name"] = name }
+    let object: [String: Any] = [
+      "apiVersion": "agents.x-k8s.io/\(version)", "kind": "Sandbox", "metadata": metadata, "spec": spec,
+    ]
+    // Strings, numbers, booleans, arrays and dictionaries only: serialization cannot fail.
+    return String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+  }
+
+  /// Waits until a watch's output has `count` lines; returns them parsed.
+  static func lines(of process: TestProcess, count: Int, timeout: Duration = .seconds(10)) async throws -> [[String: Any]] {
+    try await eventually(timeout, every: .milliseconds(20), "\(count) watch lines") {
+      process.stdout.split(separator: "\n").count >= count || !process.isRunning
+    }
+    return process.stdout.split(separator: "\n").map {
+      (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] ?? ["unparsed": String($0)]
+    }
+  }
+}
+
+extension CurlResult {
+  var metadata: [String: Any] { json["metadata"] as? [String: Any] ?? [:] }
+  var resourceVersion: String { metadata["resourceVersion"] as? String ?? "" }
+  var items: [[String: Any]] { json["items"] as? [[String: Any]] ?? [] }
+  var names: [String] { items.compactMap { ($0["metadata"] as? [String: Any])?["name"] as? String } }
 }

@@ -95,7 +95,7 @@ struct FaultAndCounterTests {
     try await F.with { f in
       _ = try await f.request(body: F.review(F.agent.token))
       _ = try await f.request(bearer: F.powerless.token, body: F.review(F.agent.token))
-      _ = try await f.request("/api/v1/namespaces/x/pods/y?watch=1", method: "GET")
+      _ = try await f.request("/api/v1/namespaces/x/configmaps/y?watch=1", method: "GET")
       #expect(f.emulator.count(of: .tokenReviews) == 2)
       #expect(f.emulator.count(of: .unmatched) == 1)
       #expect(f.emulator.requestCount == 3)
@@ -104,7 +104,7 @@ struct FaultAndCounterTests {
         log.map(\.description) == [
           "POST /apis/authentication.k8s.io/v1/tokenreviews -> 201",
           "POST /apis/authentication.k8s.io/v1/tokenreviews -> 403",
-          "GET /api/v1/namespaces/x/pods/y -> 404",
+          "GET /api/v1/namespaces/x/configmaps/y -> 404",
         ])
       let printed = "\(log) \(F.reviewer) \(F.agent)"
       for secret in [F.reviewer.token, F.agent.token, F.powerless.token] { #expect(!printed.contains(secret)) }
