@@ -65,8 +65,7 @@ typedef struct agentcube_session_options {
   uint32_t ttl_seconds;
   uint32_t idle_timeout_seconds;
   const char *ssh_public_key;
-  /* Sent when the protocol's CreateSessionRequest has an ssh_user field; else the call fails with
-   * AGENTCUBE_UNIMPLEMENTED before anything is sent. */
+  /* The user SSH lets in with the key; NULL or "" for the server's default. */
   const char *ssh_user;
   const agentcube_metadata *metadata; /* the session's metadata */
   size_t metadata_count;

@@ -46,15 +46,7 @@ int agentcube_create_session(agentcube_client *client, const agentcube_session_o
   if (options->ssh_public_key != NULL) request.ssh_public_key = (char *)options->ssh_public_key;
   request.ttl_seconds = options->ttl_seconds;
   request.idle_timeout_seconds = options->idle_timeout_seconds;
-  if (options->ssh_user != NULL && *options->ssh_user != '\0') {
-    /* Looked up in the generated descriptor, so a regenerated protocol with the field just works. */
-    const ProtobufCFieldDescriptor *field =
-        protobuf_c_message_descriptor_get_field_by_name(&agentcube__v1__create_session_request__descriptor, "ssh_user");
-    if (field == NULL || field->type != PROTOBUF_C_TYPE_STRING)
-      return ac_fail(err, AGENTCUBE_UNIMPLEMENTED,
-                     "ssh_user cannot be sent: this protocol version's CreateSessionRequest has no ssh_user field");
-    *(const char **)((char *)&request + field->offset) = options->ssh_user;
-  }
+  if (options->ssh_user != NULL) request.ssh_user = (char *)options->ssh_user;
   size_t count = options->metadata_count;
   Agentcube__V1__MetadataPair *pairs = count ? calloc(count, sizeof *pairs) : NULL;
   Agentcube__V1__MetadataPair **pointers = count ? calloc(count, sizeof *pointers) : NULL;

@@ -33,12 +33,14 @@ static void test_health_and_lifecycle(void) {
   agentcube_free(health);
 
   agentcube_metadata metadata[] = {{"purpose", "c-tests"}};
-  agentcube_session_options options = {.ttl_seconds = 300, .ssh_public_key = KEY, .metadata = metadata, .metadata_count = 1};
+  agentcube_session_options options = {
+      .ttl_seconds = 300, .ssh_public_key = KEY, .ssh_user = "agent", .metadata = metadata, .metadata_count = 1};
   Agentcube__V1__Session *session = NULL;
   CHECK_OK(agentcube_create_session(client, &options, 60000, &session, &err), err);
   if (session == NULL) return;
   CHECK(session->status == AGENTCUBE__V1__SESSION_STATUS__SESSION_STATUS_RUNNING);
   CHECK(session->ttl_seconds == 300 && strlen(session->id) == 36);
+  CHECK(strcmp(session->ssh_user, "agent") == 0);
   CHECK(session->n_metadata == 1 && strcmp(session->metadata[0]->value, "c-tests") == 0);
   CHECK(strncmp(session->ssh_host_public_key, "ssh-ed25519 ", 12) == 0);
   char id[64];
@@ -95,9 +97,9 @@ static void test_errors(void) {
   Agentcube__V1__Session *session = NULL;
   agentcube_session_options bad_ttl = {.ttl_seconds = 5};
   CHECK(agentcube_create_session(client, &bad_ttl, 5000, &session, &err) == AGENTCUBE_INVALID_ARGUMENT);
-  agentcube_session_options with_user = {.ssh_user = "agent"};
-  CHECK(agentcube_create_session(client, &with_user, 5000, &session, &err) == AGENTCUBE_UNIMPLEMENTED);
-  CHECK(strstr(err.message, "ssh_user") != NULL);
+  agentcube_session_options bad_user = {.ssh_user = "root:x:0:0"};
+  CHECK(agentcube_create_session(client, &bad_user, 5000, &session, &err) == AGENTCUBE_INVALID_ARGUMENT);
+  CHECK(strstr(err.message, "ssh_user") != NULL && session == NULL);
   Agentcube__V1__HealthCheckRequest request = AGENTCUBE__V1__HEALTH_CHECK_REQUEST__INIT;
   ProtobufCMessage *response = NULL;
   CHECK(agentcube_call(client, "/agentcube.v1.Nope/Nope", &request.base,

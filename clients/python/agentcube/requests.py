@@ -8,15 +8,9 @@ from .v1 import session_service_pb2 as pb
 
 def create_session(image: str = "", ttl: int = 0, idle_timeout: int = 0, ssh_public_key: str = "",
                    ssh_user: Optional[str] = None, metadata: Optional[Mapping[str, str]] = None) -> pb.CreateSessionRequest:
-    """A ``CreateSessionRequest``; ``ssh_user`` needs a protocol whose request has that field."""
+    """A ``CreateSessionRequest``; empty or ``None`` values take the server's defaults."""
     request = pb.CreateSessionRequest(image=image or "", ttl_seconds=ttl or 0, idle_timeout_seconds=idle_timeout or 0,
-                                      ssh_public_key=ssh_public_key or "")
+                                      ssh_public_key=ssh_public_key or "", ssh_user=ssh_user or "")
     for key, value in (metadata or {}).items():
         request.metadata.add(key=key, value=value)
-    if ssh_user:
-        if "ssh_user" not in pb.CreateSessionRequest.DESCRIPTOR.fields_by_name:
-            raise ValueError(
-                "ssh_user= cannot be sent: this protocol version's CreateSessionRequest (Protos/agentcube/v1) has no "
-                "ssh_user field; the session's user is the image's (Session.ssh_user)")
-        setattr(request, "ssh_user", ssh_user)
     return request

@@ -26,8 +26,8 @@ def test_async_lifecycle_and_errors(server, ssh_key):
                 await session.delete()
             with pytest.raises(agentcube.NotFound):
                 await client.get_session(session.id)
-            with pytest.raises(ValueError):
-                await client.create_session(ssh_user="agent")
+            with pytest.raises(agentcube.InvalidArgument):
+                await client.create_session(ssh_user="-oProxyCommand=x")
 
     run(main())
 

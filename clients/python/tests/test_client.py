@@ -92,9 +92,13 @@ def test_another_callers_session_is_permission_denied(server, client, ssh_key):
             assert session.id not in [s.id for s in bob.iter_sessions()]
 
 
-def test_ssh_user_is_refused_while_the_protocol_lacks_it(client):
-    with pytest.raises(ValueError, match="ssh_user"):
-        client.create_session(ssh_user="agent")
+def test_ssh_user_is_sent_and_reported_and_a_bad_one_is_invalid_argument(client, ssh_key):
+    with client.create_session(ssh_public_key=ssh_key[1], ssh_user="agent") as session:
+        assert session.ssh_user == "agent"
+    with client.create_session(ssh_public_key=ssh_key[1]) as session:
+        assert session.ssh_user == "root", "the server's default"
+    with pytest.raises(agentcube.InvalidArgument, match="ssh_user"):
+        client.create_session(ssh_user="root:x:0:0")
 
 
 def test_token_file_is_read_again_when_it_changes(server, tmp_path):
