@@ -25,9 +25,10 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
   ],
   targets: [
-    // Wire-level value types, status codes, metadata, identity, interceptors. No NIO, no C.
+    // Wire-level value types, status codes, metadata, identity, the backend seam. No NIO, no C.
     .target(
       name: "AgentCubeCore",
+      dependencies: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
       swiftSettings: swiftSettings
     ),
     // protoc-c output for Protos/ (regenerate with scripts/generate-protos.sh).
@@ -101,6 +102,7 @@ let package = Package(
         "AgentCubeCore",
         "CAgentCubeProcess",
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ],
       swiftSettings: swiftSettings
     ),

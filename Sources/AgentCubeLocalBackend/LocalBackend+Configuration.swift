@@ -1,3 +1,5 @@
+import AgentCubeCore
+
 extension LocalBackend {
   /// How the local backend runs sandboxes. Start from ``defaults(stateDirectory:)``.
   ///

@@ -1,13 +1,19 @@
 import AgentCubeCore
 import Glibc
 import Logging
+import ServiceLifecycle
 
 extension LocalBackend {
-  /// Runs the reaper until the task is cancelled or ``shutdown()`` is called: every
+  /// Runs the reaper until graceful shutdown, the task's cancellation or ``shutdown()``: every
   /// ``Configuration/reapInterval`` it ends sessions past their TTL or idle timeout and forgets
   /// sandboxes that died, notes out-of-memory kills in the session's status, and writes pending
   /// activity times.
   public func run() async throws {
+    await cancelWhenGracefulShutdown { await self.reap() }
+    flushActivity(force: true)
+  }
+
+  private func reap() async {
     while !isShutDown {
       do {
         try await Task.sleep(for: configuration.reapInterval)
@@ -16,12 +22,12 @@ extension LocalBackend {
       }
       await reapOnce()
     }
-    flushActivity(force: true)
   }
 
   /// Stops the reaper and writes every record; sandboxes keep running and are re-adopted by the
   /// next backend on the same state directory. New sessions are refused from now on.
   public func shutdown() async {
+    guard !isShutDown else { return }
     isShutDown = true
     flushActivity(force: true)
     // The next server (maybe in this process) takes over the state; the sandboxes' inits keep

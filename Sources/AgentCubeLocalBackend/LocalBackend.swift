@@ -27,6 +27,7 @@ import Logging
 public actor LocalBackend: SessionBackend {
   /// `local`, with the protections sandboxes get here.
   public nonisolated let descriptor: BackendDescriptor
+  public nonisolated var wallClock: WallClock { configuration.clock }
 
   let configuration: Configuration
   let logger: Logger

@@ -171,12 +171,12 @@ struct AgentCubeDaemon: AsyncParsableCommand {
   }
 }
 
-/// Runs the local backend's reaper until graceful shutdown, then persists its state.
+/// Runs the backend until graceful shutdown, then shuts it down.
 struct BackendService: Service {
-  let backend: LocalBackend
+  let backend: any SessionBackend
 
   func run() async throws {
-    try? await cancelWhenGracefulShutdown { try await backend.run() }
+    try await backend.run()
     await backend.shutdown()
   }
 }

@@ -1,11 +1,29 @@
-/// Where sandboxes come from: the local process backend, or Kubernetes.
+public import ServiceLifecycle
+
+/// Where sandboxes come from: local runc sandboxes, Kubernetes Sandbox objects, or memory (tests).
 ///
-/// The server's session service validates requests, enforces that only a session's creator may
-/// see or act on it, and pages lists; a backend only creates, finds, renews and deletes sandboxes.
-/// Every method may throw ``RPCError``; other errors become `INTERNAL`.
-public protocol SessionBackend: Sendable {
+/// The server's session service validates requests, applies defaults, enforces that only a
+/// session's creator may see or act on it, and pages lists; a backend only creates, finds,
+/// renews and deletes sandboxes and reaches their ports.
+///
+/// - Lifecycle: a backend is a `Service`. Its `run()` does its background work (the local
+///   reaper, the Kubernetes informer and garbage collection) until graceful shutdown or
+///   cancellation; ``shutdown()`` then releases what it holds. Calls made before `run()` started
+///   may see an incomplete view; after `shutdown()` they fail with `UNAVAILABLE`.
+/// - Consistency: reads (``session(id:)``, ``sessions(createdBy:)``, ``connect(sessionID:port:timeout:)``)
+///   come from the backend's own view — for Kubernetes the informer's cache, read as the server —
+///   and see the backend's own writes at once; writes act as the caller where the backend has
+///   callers' credentials. Other replicas' writes show up within a watch event.
+/// - Time: TTLs, idle timeouts and activity are read from the backend's injected ``WallClock``.
+/// - Errors: every method may throw ``RPCError`` or an ``RPCErrorConvertible``; other errors
+///   become a bare `INTERNAL` (details logged only).
+public protocol SessionBackend: Service, Sendable {
   /// Name and isolation facts, reported by Health.
   var descriptor: BackendDescriptor { get }
+
+  /// The time of day the backend judges TTLs, idle timeouts and activity by; the session service
+  /// stamps creation and expiry times with it too, so that both agree.
+  var wallClock: WallClock { get }
 
   /// Starts a sandbox for `spec` and returns once it serves (status running), or throws.
   ///
@@ -34,6 +52,10 @@ public protocol SessionBackend: Sendable {
 
   /// Records activity on the session now (tunnel traffic, calls); cheap and rate-limited by the backend.
   func recordActivity(id: String) async
+
+  /// Stops taking new sessions and releases what the backend holds (locks, connections); called
+  /// once `run()` returned, or instead of it. Sandboxes keep running.
+  func shutdown() async
 }
 
 /// Facts about a backend that Health reports.

@@ -77,9 +77,8 @@ public struct Router: ServerCallDispatcher {
   static func status(
     for error: any Error, deadline: ContinuousClock.Instant?, logger: Logger, method: MethodDescriptor, callID: UInt32
   ) -> RPCError {
+    if let status = RPCError(converting: error) { return status }
     switch error {
-    case let error as RPCError:
-      return error
     case is CancellationError:
       if let deadline, deadline <= .now { return RPCError(code: .deadlineExceeded, message: "deadline exceeded") }
       return RPCError(code: .cancelled, message: "call cancelled")

@@ -30,14 +30,11 @@ public struct LoggingInterceptor: ServerInterceptor {
     }
     do {
       return try await next(request, context)
-    } catch let error as RPCError {
-      code = error.code
-      throw error
     } catch is CancellationError {
       code = .cancelled
       throw CancellationError()
     } catch {
-      code = .internal
+      code = RPCError(converting: error)?.code ?? .internal
       throw error
     }
   }

@@ -19,13 +19,16 @@ public struct SessionService: Sendable {
   private let creations = CountsPerIdentity()
   private let openTunnels = CountsPerIdentity()
   private let createRate: IdentityRateLimiter
+  private let wallClock: WallClock
 
-  /// A service over `backend`; `clock` times the per-caller CreateSession rate.
+  /// A service over `backend`; `clock` times the per-caller CreateSession rate; creation and
+  /// expiry times come from the backend's ``AgentCubeCore/SessionBackend/wallClock``.
   public init(
     backend: any SessionBackend, policy: SessionPolicy, tunnelConnectTimeout: Duration = .seconds(5),
     clock: MonotonicClock = .continuous, logger: Logger
   ) {
     self.backend = backend
+    self.wallClock = backend.wallClock
     self.policy = policy
     self.tunnelConnectTimeout = tunnelConnectTimeout
     self.logger = logger
@@ -66,7 +69,7 @@ public struct SessionService: Sendable {
       id: id, name: "sandbox-\(id.prefix(8))", namespace: caller.identity.namespace,
       creator: caller.identity.username, image: image, ttlSeconds: ttl,
       idleTimeoutSeconds: request.idleTimeoutSeconds == 0 ? policy.defaultIdleTimeoutSeconds : request.idleTimeoutSeconds,
-      sshPublicKey: key, metadata: request.metadata, createdAtMs: Self.nowMs(), sshUser: sshUser)
+      sshPublicKey: key, metadata: request.metadata, createdAtMs: wallClock.now(), sshUser: sshUser)
     let deadline = context.deadline ?? .now + policy.startTimeout
     // The quota counts live sessions and creates still under way, so concurrent creates cannot pass it.
     let live = try await backend.sessions(createdBy: caller.identity.username).count
@@ -102,7 +105,7 @@ public struct SessionService: Sendable {
     let session = try await authorizedSession(request.sessionID, context: context)
     let ttl = try ttlSeconds(request.ttlSeconds)
     let renewed = try await backend.renewSession(
-      id: session.id, ttlSeconds: ttl, expiresAtMs: Self.nowMs() + Int64(ttl) * 1000, caller: try context.requireCaller())
+      id: session.id, ttlSeconds: ttl, expiresAtMs: wallClock.now() + Int64(ttl) * 1000, caller: try context.requireCaller())
     return RenewSessionResponse(session: renewed)
   }
 
@@ -216,7 +219,5 @@ public struct SessionService: Sendable {
 
   /// A short reason for a connect failure, without NIO's internal dumps.
   static func reason(_ error: any Error) -> String { ConnectionErrorText.describe(error) }
-
-  static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }
 
