@@ -183,6 +183,8 @@ let package = Package(
         "CAgentCubeProcess",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ],
       path: "Tests/AgentCubeTestSupport",
       swiftSettings: swiftSettings
@@ -252,6 +254,17 @@ let package = Package(
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ],
       path: "Tests/KubernetesEmulatorTests",
+      swiftSettings: swiftSettings
+    ),
+    // The same behaviour of every SessionBackend (memory, local, Kubernetes on the emulator).
+    .testTarget(
+      name: "AgentCubeConformanceTests",
+      dependencies: [
+        "AgentCube", "AgentCubeCore", "AgentCubeServer", "AgentCubeLocalBackend", "AgentCubeTestSupport",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -158,14 +158,14 @@ public actor LocalBackend: SessionBackend {
 
   /// The running session `id`, or `nil` when there is none or it has expired.
   public func session(id: String) async throws -> Session? {
-    guard let entry = entries[id], entry.phase == .running, !isExpired(entry.session) else { return nil }
+    guard let entry = entries[id], entry.phase == .running, !hasEnded(entry.session) else { return nil }
     return entry.session
   }
 
   /// The running sessions of `creator`, oldest first, ties by id.
   public func sessions(createdBy creator: String) async throws -> [Session] {
     entries.values
-      .filter { $0.phase == .running && $0.session.creator == creator && !isExpired($0.session) }
+      .filter { $0.phase == .running && $0.session.creator == creator && !hasEnded($0.session) }
       .map(\.session)
       .sorted { ($0.createdAtMs, $0.id) < ($1.createdAtMs, $1.id) }
   }
@@ -222,6 +222,12 @@ public actor LocalBackend: SessionBackend {
     if now - entry.persistedActivityAtMs >= configuration.activityPersistInterval.milliseconds {
       persist(id)
     }
+  }
+
+  /// Past its TTL or idle timeout: hidden from reads even before the reaper ends it.
+  func hasEnded(_ session: Session) -> Bool {
+    let now = configuration.clock.now()
+    return isExpired(session, now: now) || isIdle(session, now: now)
   }
 
   func isExpired(_ session: Session, now: Int64? = nil) -> Bool {

@@ -34,13 +34,7 @@ public struct TestServer: Sendable {
     connection: ServerConnectionConfiguration = .defaults
   ) async throws -> TestServer {
     let directory = try directory ?? TemporaryDirectory()
-    let tokens = directory.file("tokens.csv")
-    let lines = [
-      "\(Token.alice),system:serviceaccount:team-a:alice,uid-a,\"system:serviceaccounts\"",
-      "\(Token.bob),system:serviceaccount:team-b:bob,uid-b",
-      "\(Token.jane),jane@example.com,uid-j",
-    ]
-    try lines.joined(separator: "\n").write(toFile: tokens, atomically: true, encoding: .utf8)
+    let tokens = try writeTokenFile(in: directory)
     var configuration = LocalBackend.Configuration.defaults(stateDirectory: directory.file("state"))
     configuration.images["echo"] = echoImage
     configuration.reapInterval = reapInterval
@@ -98,6 +92,25 @@ public struct TestServer: Sendable {
 }
 
 extension TestServer {
+  /// The usernames of ``Token``.
+  public enum Username {
+    public static let alice = "system:serviceaccount:team-a:alice"
+    public static let bob = "system:serviceaccount:team-b:bob"
+    public static let jane = "jane@example.com"
+  }
+
+  /// Writes `<directory>/tokens.csv` with the callers of ``Token``; returns its path.
+  public static func writeTokenFile(in directory: TemporaryDirectory) throws -> String {
+    let tokens = directory.file("tokens.csv")
+    let lines = [
+      "\(Token.alice),\(Username.alice),uid-a,\"system:serviceaccounts\"",
+      "\(Token.bob),\(Username.bob),uid-b",
+      "\(Token.jane),\(Username.jane),uid-j",
+    ]
+    try lines.joined(separator: "\n").write(toFile: tokens, atomically: true, encoding: .utf8)
+    return tokens
+  }
+
   /// Runs `body` with a started server and always tears it down afterwards.
   public static func with<T: Sendable>(
     policy: SessionPolicy? = nil, drainGrace: Duration = .seconds(5), clock: MonotonicClock = .continuous,
