@@ -173,7 +173,8 @@ let package = Package(
       path: "Benchmarks/AgentCubeTunnelBenchmarks",
       swiftSettings: swiftSettings
     ),
-    // Shared helpers for tests: temp dirs, a running server, process runners.
+    // Shared helpers for tests: temp dirs, a running server, process runners, and the k8s/ manifests'
+    // RBAC rules checked against the emulator's request log.
     .target(
       name: "AgentCubeTestSupport",
       dependencies: [
@@ -181,10 +182,12 @@ let package = Package(
         "AgentCubeServer",
         "AgentCubeLocalBackend",
         "CAgentCubeProcess",
+        "KubernetesEmulator",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Yams", package: "Yams"),
       ],
       path: "Tests/AgentCubeTestSupport",
       swiftSettings: swiftSettings

@@ -13,9 +13,13 @@ struct TokenReviewEndToEndTests {
     defer { certificates.remove() }
     let ca = try await certificates.makeCA("cluster-ca")
     let server = try await certificates.issueLoopbackServer("apiserver", signedBy: ca)
+    // The server's account may do what k8s/ grants it, as in a cluster with those manifests applied.
+    let manifests = try RBACManifests.load()
     let reviewer = TokenRecord(
-      token: "reviewer-secret-e2e", user: .serviceAccount(namespace: "agentcube-system", name: "agentcube", uid: "uid-r"),
-      permissions: [.createTokenReviews])
+      token: "reviewer-secret-e2e",
+      user: .serviceAccount(namespace: "agentcube-system", name: "agentcube", uid: "uid-r"),
+      permissions: manifests.emulatorPermissions(
+        username: RBACManifests.serverUsername, groups: RBACManifests.groups(ofUsername: RBACManifests.serverUsername)))
     let agent = TokenRecord(
       token: "agent-secret-e2e", user: .serviceAccount(namespace: "team-a", name: "agent", uid: "uid-a"))
     let emulator = try await KubernetesEmulator.start(
@@ -48,6 +52,7 @@ struct TokenReviewEndToEndTests {
         let stranger = try await fixture.cli(["session", "list"], token: .literal("not-a-cluster-token"))
         #expect(stranger.exitCode == 26, "UNAUTHENTICATED: \(stranger)")
         #expect(emulator.count(of: .tokenReviews) == 2, "one review per token: the rest came from the cache")
+        #expect(manifests.disallowed(emulator.recentRequests) == [], "every request the daemon made is one k8s/ allows")
         #expect(daemon.stderr.contains("authenticating with TokenReview"), "\(daemon.stderr)")
         // The daemon logs at trace level (DaemonFixture's default): still no byte of a token.
         for secret in [reviewer.token, agent.token, "not-a-cluster-token"] {
