@@ -55,6 +55,7 @@ let package = Package(
       name: "AgentCubeKubernetes",
       dependencies: [
         "AgentCubeCore", "AgentCubeCrypto", "CAgentCubeCurl", .product(name: "Yams", package: "Yams"),
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings
     ),
@@ -239,6 +240,7 @@ let package = Package(
       name: "AgentCubeKubernetesTests",
       dependencies: [
         "AgentCubeKubernetes", "AgentCubeCore", "AgentCubeCrypto", "AgentCubeTestSupport", "KubernetesEmulator",
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings
     ),
