@@ -56,6 +56,7 @@ let package = Package(
       name: "AgentCubeKubernetes",
       dependencies: [
         "AgentCubeCore", "AgentCubeCrypto", "CAgentCubeCurl", .product(name: "Yams", package: "Yams"),
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings
     ),
@@ -246,6 +247,7 @@ let package = Package(
       name: "AgentCubeKubernetesTests",
       dependencies: [
         "AgentCubeKubernetes", "AgentCubeCore", "AgentCubeCrypto", "AgentCubeTestSupport", "KubernetesEmulator",
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings
     ),

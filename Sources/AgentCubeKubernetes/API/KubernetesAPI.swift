@@ -50,16 +50,8 @@ public struct KubernetesAPI: Sendable {
     _ method: String, _ path: String, body: Body?, idempotent: Bool, as: Answer.Type = Answer.self
   ) async throws -> Answer {
     let encoded = try body.map { try JSONEncoder().encode($0) }.map { Array($0) }
-    var headers = ["Accept: application/json"]
+    var headers = try requestHeaders()
     if encoded != nil { headers.append("Content-Type: application/json") }
-    let credential: String?
-    do {
-      credential = try token()
-    } catch {
-      // The server's own credential is unreadable (a token file mid-rotation): the API is unusable now.
-      throw RPCError.unavailable("Kubernetes API: no credential to send (\(error))")
-    }
-    if let credential { headers.append("Authorization: Bearer \(credential)") }
     let request = HTTPRequest(method: method, url: server + path, headers: headers, body: encoded, timeout: requestTimeout)
     var backoff = initialBackoff
     var attempt = 1
@@ -92,7 +84,26 @@ public struct KubernetesAPI: Sendable {
       backoff = min(backoff * 2, maxBackoff)
     }
   }
+
+  /// `Accept: application/json` and the credential, read now.
+  ///
+  /// - Throws: ``AgentCubeCore/RPCError`` `UNAVAILABLE` when the credential cannot be read.
+  func requestHeaders() throws -> [String] {
+    var headers = ["Accept: application/json"]
+    let credential: String?
+    do {
+      credential = try token()
+    } catch {
+      // The server's own credential is unreadable (a token file mid-rotation): the API is unusable now.
+      throw RPCError.unavailable("Kubernetes API: no credential to send (\(error))")
+    }
+    if let credential { headers.append("Authorization: Bearer \(credential)") }
+    return headers
+  }
 }
+
+/// The body of a request without one.
+struct NoBody: Encodable {}
 
 extension Duration {
   fileprivate var nanoseconds: Int64 {

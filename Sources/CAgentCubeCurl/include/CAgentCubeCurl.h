@@ -57,6 +57,15 @@ static inline void *agentcube_curl_private(CURL *easy) {
   return pointer;
 }
 
+/// What a write callback returns to pause the transfer: libcurl keeps the bytes and hands them
+/// over again after `agentcube_curl_resume_receiving`.
+static inline size_t agentcube_curl_write_pause(void) { return CURL_WRITEFUNC_PAUSE; }
+
+/// Unpauses a transfer paused by its write callback (call from the thread driving the multi handle).
+static inline CURLcode agentcube_curl_resume_receiving(CURL *easy) {
+  return curl_easy_pause(easy, CURLPAUSE_CONT);
+}
+
 static inline CURLMcode agentcube_curl_multi_set_long(CURLM *multi, CURLMoption option, long value) {
   return curl_multi_setopt(multi, option, value);
 }

@@ -1,0 +1,76 @@
+import AgentCubeTestSupport
+import Foundation
+import KubernetesEmulator
+import Testing
+
+@testable import AgentCubeKubernetes
+
+/// Streaming through libcurl against the emulator's watches: a reader that falls behind pauses the
+/// transfer and loses nothing; cancelling aborts the transfer at once; an idle stream times out.
+@Suite("CurlHTTPClient: streams", .timeLimit(.minutes(1)))
+struct CurlHTTPStreamTests {
+  typealias F = InformerFixture
+
+  static func watchRequest(_ f: F, query: String) throws -> HTTPRequest {
+    HTTPRequest(
+      method: "GET", url: f.emulator.url + SandboxAPIVersion.v1beta1.path() + "?watch=1&" + query,
+      headers: try f.serverAPI.requestHeaders())
+  }
+
+  @Test func aReaderThatFallsBehindPausesTheTransferAndLosesNothing() async throws {
+    try await F.with { f in
+      for index in 1...40 {
+        try await f.create(F.sandbox("s\(index)", annotations: ["pad": String(repeating: "p", count: 2000)]))
+      }
+      // The current state first, as ADDED: about 100 KiB through a 4 KiB buffer.
+      let response = try await f.http.stream(
+        try Self.watchRequest(f, query: "timeoutSeconds=2"), tls: f.serverAPI.tls,
+        options: HTTPStreamOptions(idleTimeout: .seconds(10), bufferLimit: 4096))
+      #expect(response.status == 200)
+      #expect(response.headers["content-type"] == "application/json")
+      var splitter = JSONLineSplitter(maxLineBytes: 1 << 20)
+      var lines: [[UInt8]] = []
+      for try await chunk in response {
+        lines += try splitter.append(chunk)
+        if lines.count < 5 { try await Task.sleep(for: .milliseconds(20)) }  // a slow reader at first
+      }
+      let names = try lines.map { line -> String in
+        let event = try JSONDecoder().decode(WatchEvent<SandboxObject>.self, from: Data(line))
+        guard case .added(let object) = event else { return "?" }
+        return object.metadata.name ?? "?"
+      }
+      #expect(names == (1...40).map { "s\($0)" }.sorted())
+    }
+  }
+
+  @Test func cancellingTheReaderAbortsTheTransferAtOnce() async throws {
+    try await F.with { f in
+      let request = try Self.watchRequest(f, query: "timeoutSeconds=600&allowWatchBookmarks=true")
+      let reader = Task {
+        let response = try await f.http.stream(request, tls: f.serverAPI.tls)
+        for try await _ in response {}
+      }
+      try await eventually(.seconds(10), "the watch to open") { f.emulator.openWatches == 1 }
+      let cancelled = ContinuousClock.now
+      reader.cancel()
+      let outcome = await reader.result
+      #expect(throws: CancellationError.self) { try outcome.get() }
+      // The emulator notices a closed connection when it next writes to it: bookmarks make it write.
+      try await eventually(.seconds(5), "the server to see the connection go") {
+        f.emulator.sendBookmarks()
+        return f.emulator.openWatches == 0
+      }
+      #expect(ContinuousClock.now - cancelled < .seconds(2))
+    }
+  }
+
+  @Test func aQuietStreamFailsAfterItsIdleTimeout() async throws {
+    try await F.with { f in
+      let response = try await f.http.stream(
+        try Self.watchRequest(f, query: "timeoutSeconds=600"), tls: f.serverAPI.tls,
+        options: HTTPStreamOptions(idleTimeout: .seconds(1)))
+      let error = await #expect(throws: HTTPTransferError.self) { for try await _ in response {} }
+      #expect(error?.kind == .timeout, "\(String(describing: error))")
+    }
+  }
+}
