@@ -60,6 +60,16 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // Sessions as agents.x-k8s.io Sandbox objects, written with each caller's own token.
+    .target(
+      name: "AgentCubeKubernetesBackend",
+      dependencies: [
+        "AgentCubeCore", "AgentCubeKubernetes",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // The one Swift layer mapping protobuf-c structs to AgentCubeCore value types.
     .target(
       name: "AgentCubeProtobuf",
@@ -126,6 +136,7 @@ let package = Package(
         "CAgentCubeProcess",
         "AgentCubeLocalBackend",
         "AgentCubeKubernetes",
+        "AgentCubeKubernetesBackend",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -153,6 +164,7 @@ let package = Package(
         "AgentCubeTestSupport",
         // auth-cache: the TokenReview cache against the token file; unary --authenticator tokenreview.
         "AgentCubeKubernetes",
+        "AgentCubeKubernetesBackend",
         "KubernetesEmulator",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
@@ -182,8 +194,9 @@ let package = Package(
         "AgentCube",
         "AgentCubeServer",
         "AgentCubeLocalBackend",
-        "CAgentCubeProcess",
+        "AgentCubeKubernetes",
         "KubernetesEmulator",
+        "CAgentCubeProcess",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
@@ -266,6 +279,7 @@ let package = Package(
       name: "AgentCubeConformanceTests",
       dependencies: [
         "AgentCube", "AgentCubeCore", "AgentCubeServer", "AgentCubeLocalBackend", "AgentCubeTestSupport",
+        "AgentCubeKubernetes", "AgentCubeKubernetesBackend", "KubernetesEmulator",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

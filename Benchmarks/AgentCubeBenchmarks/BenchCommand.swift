@@ -9,6 +9,6 @@ struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "agentcube-bench",
     abstract: "Measure an in-process AgentCube server (see docs/benchmarks.md).",
-    subcommands: [AgentCubeBench.self, Lifecycle.self, Soak.self, AuthCache.self],
+    subcommands: [AgentCubeBench.self, Lifecycle.self, Soak.self, AuthCache.self, KubernetesOverhead.self],
     defaultSubcommand: AgentCubeBench.self)
 }

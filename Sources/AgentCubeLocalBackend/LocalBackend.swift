@@ -250,10 +250,3 @@ public actor LocalBackend: SessionBackend {
     }
   }
 }
-
-extension Duration {
-  var milliseconds: Int64 {
-    let (seconds, attoseconds) = components
-    return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-  }
-}

@@ -1,5 +1,6 @@
 import AgentCubeCore
 import AgentCubeKubernetes
+import AgentCubeKubernetesBackend
 import AgentCubeLocalBackend
 import AgentCubeServer
 import AgentCubeTransport
@@ -35,24 +36,16 @@ struct AgentCubeDaemon: AsyncParsableCommand {
 
     try FileManager.default.createDirectory(
       atPath: options.stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
-    let authenticator = try makeAuthenticator(logger: logger)
-
-    var backendConfiguration = LocalBackend.Configuration.defaults(stateDirectory: options.stateDir)
-    if !options.imagesFile.isEmpty {
-      for (name, image) in try LocalImage.loadImages(fromFile: options.imagesFile) { backendConfiguration.images[name] = image }
-    }
-    backendConfiguration.reapInterval = .milliseconds(options.reapIntervalMs)
-    if !options.addressPool.isEmpty {
-      logger.warning("--address-pool is ignored: sandboxes have private networks now")
-    }
-    if !options.runc.isEmpty { backendConfiguration.runcPath = options.runc }
-    guard let network = SandboxNetwork(options.sandboxNetwork) else {
-      throw ValidationError("--sandbox-network must be none or egress, not '\(options.sandboxNetwork)'")
-    }
-    backendConfiguration.network = network
-    backendConfiguration.idRangeBase = options.idRangeBase
-    backendConfiguration.idRangeCount = options.idRangeCount
-    let backend = try await LocalBackend(configuration: backendConfiguration, logger: logger)
+    // One connection to the cluster for TokenReview and the Kubernetes backend alike.
+    let needsCluster = options.effectiveAuthenticator == "tokenreview" || options.backend == "kubernetes"
+    let kubernetes = needsCluster ? try connectToKubernetes(logger: logger) : nil
+    let authenticator = try makeAuthenticator(kubernetes: kubernetes, logger: logger)
+    let backend: any SessionBackend =
+      if let kubernetes, options.backend == "kubernetes" {
+        makeKubernetesBackend(api: kubernetes, logger: logger)
+      } else {
+        try await makeLocalBackend(logger: logger)
+      }
     let descriptor = backend.descriptor
     if !descriptor.isolated {
       logger.warning("sandboxes are NOT isolated", metadata: ["reason": "\(descriptor.isolationMessage)"])
@@ -119,6 +112,7 @@ struct AgentCubeDaemon: AsyncParsableCommand {
     policy.maxTTLSeconds = options.maxTTL
     policy.defaultTTLSeconds = options.defaultTTL
     policy.defaultSSHUser = options.defaultSSHUser
+    policy.defaultImage = options.defaultImage
     policy.defaultIdleTimeoutSeconds = options.idleTimeout
     policy.maxSessionsPerIdentity = options.maxSessionsPerIdentity
     policy.createRatePerIdentity = options.createRatePerIdentity
@@ -127,34 +121,72 @@ struct AgentCubeDaemon: AsyncParsableCommand {
     return policy
   }
 
-  /// The token file (the default) or TokenReview against the cluster the kubeconfig names.
-  private func makeAuthenticator(logger: Logger) throws -> any Authenticator {
-    guard options.authenticator == "tokenreview" else {
-      return try TokenFileAuthenticator(path: try prepareTokenFile(logger: logger))
-    }
+  /// The cluster the kubeconfig (or the pod's service account) names, with the server's own credentials.
+  private func connectToKubernetes(logger: Logger) throws -> KubernetesAPI {
     let connection: KubernetesConnection
     do {
       connection = try KubernetesConnection.resolve(
         kubeconfig: options.kubeconfig, context: options.context, allowInsecure: options.kubernetesInsecureSkipTlsVerify)
     } catch {
-      throw ValidationError("--authenticator tokenreview: \(error.description)")
+      throw ValidationError("Kubernetes: \(error.description)")
     }
     if connection.tls.insecureSkipVerify {
       logger.warning("the Kubernetes API server's certificate is NOT verified (insecure-skip-tls-verify)")
+    }
+    logger.info(
+      "Kubernetes API", metadata: ["kubernetes.server": "\(connection.server)", "kubernetes.source": "\(connection.source)"])
+    return KubernetesAPI(connection, http: CurlHTTPClient())
+  }
+
+  /// The token file (the local backend's default) or TokenReview against the cluster.
+  private func makeAuthenticator(kubernetes: KubernetesAPI?, logger: Logger) throws -> any Authenticator {
+    guard options.effectiveAuthenticator == "tokenreview", let kubernetes else {
+      return try TokenFileAuthenticator(path: try prepareTokenFile(logger: logger))
     }
     var cache = TokenReviewCache.Configuration()
     cache.successLifetime = .seconds(options.authCacheTtl)
     cache.failureLifetime = .seconds(options.authNegativeCacheTtl)
     cache.capacity = options.authCacheSize
-    let api = KubernetesAPI(connection, http: CurlHTTPClient())
     logger.info(
-      "authenticating with TokenReview",
-      metadata: [
-        "kubernetes.server": "\(connection.server)", "kubernetes.source": "\(connection.source)",
-        "audiences": "\(options.tokenReviewAudience.joined(separator: ","))",
-      ])
+      "authenticating with TokenReview", metadata: ["audiences": "\(options.tokenReviewAudience.joined(separator: ","))"])
     return TokenReviewAuthenticator(
-      api: api, audiences: options.tokenReviewAudience, cache: TokenReviewCache(configuration: cache))
+      api: kubernetes, audiences: options.tokenReviewAudience, cache: TokenReviewCache(configuration: cache))
+  }
+
+  /// Sessions as Sandbox objects of the cluster.
+  private func makeKubernetesBackend(api: KubernetesAPI, logger: Logger) -> KubernetesBackend {
+    var configuration = KubernetesBackend.Configuration()
+    configuration.version = SandboxAPIVersion(rawValue: options.sandboxApiVersion) ?? .v1beta1  // validated
+    configuration.namespaces = options.namespaces
+    configuration.runtimeClassName = options.runtimeClassName.isEmpty ? nil : options.runtimeClassName
+    configuration.sshPort = options.sshPort
+    logger.info(
+      "sessions are Kubernetes Sandbox objects",
+      metadata: [
+        "sandbox.api_version": "\(configuration.version.rawValue)",
+        "namespaces": "\(configuration.namespaces.isEmpty ? "all" : configuration.namespaces.joined(separator: ","))",
+      ])
+    return KubernetesBackend(api: api, configuration: configuration, logger: logger)
+  }
+
+  /// Local runc sandboxes in the state directory.
+  private func makeLocalBackend(logger: Logger) async throws -> LocalBackend {
+    var backendConfiguration = LocalBackend.Configuration.defaults(stateDirectory: options.stateDir)
+    if !options.imagesFile.isEmpty {
+      for (name, image) in try LocalImage.loadImages(fromFile: options.imagesFile) { backendConfiguration.images[name] = image }
+    }
+    backendConfiguration.reapInterval = .milliseconds(options.reapIntervalMs)
+    if !options.addressPool.isEmpty {
+      logger.warning("--address-pool is ignored: sandboxes have private networks now")
+    }
+    if !options.runc.isEmpty { backendConfiguration.runcPath = options.runc }
+    guard let network = SandboxNetwork(options.sandboxNetwork) else {
+      throw ValidationError("--sandbox-network must be none or egress, not '\(options.sandboxNetwork)'")
+    }
+    backendConfiguration.network = network
+    backendConfiguration.idRangeBase = options.idRangeBase
+    backendConfiguration.idRangeCount = options.idRangeCount
+    return try await LocalBackend(configuration: backendConfiguration, logger: logger)
   }
 
   /// The token file to authenticate against; on a first run without one, a development token.

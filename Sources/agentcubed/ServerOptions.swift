@@ -1,4 +1,5 @@
 import AgentCubeCore
+import AgentCubeKubernetes
 import AgentCubeTransport
 import ArgumentParser
 import Foundation
@@ -38,8 +39,46 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "Token file (kube-apiserver --token-auth-file format). Default: <state-dir>/tokens.csv, created with one development token. Env: AGENTCUBE_TOKEN_AUTH_FILE.")
   var tokenAuthFile: String = env("AGENTCUBE_TOKEN_AUTH_FILE") ?? ""
 
-  @Option(help: "How bearer tokens are checked: token-file or tokenreview (Kubernetes TokenReview). Env: AGENTCUBE_AUTHENTICATOR.")
-  var authenticator: String = env("AGENTCUBE_AUTHENTICATOR") ?? "token-file"
+  @Option(
+    help: """
+      Where sessions run: local (runc sandboxes on this machine) or kubernetes (agents.x-k8s.io Sandbox \
+      objects, created with each caller's own token). Env: AGENTCUBE_BACKEND.
+      """)
+  var backend: String = env("AGENTCUBE_BACKEND") ?? "local"
+
+  @Option(
+    help: """
+      How bearer tokens are checked: token-file or tokenreview (Kubernetes TokenReview); default \
+      token-file with the local backend, tokenreview with kubernetes. Env: AGENTCUBE_AUTHENTICATOR.
+      """)
+  var authenticator: String = env("AGENTCUBE_AUTHENTICATOR") ?? ""
+
+  /// The authenticator in effect: the flag, else the backend's default.
+  var effectiveAuthenticator: String { authenticator.isEmpty ? (backend == "kubernetes" ? "tokenreview" : "token-file") : authenticator }
+
+  @Option(
+    name: .customLong("namespace"),
+    help: """
+      Kubernetes backend: a namespace whose Sandboxes this server serves (repeatable; default all). \
+      Env: AGENTCUBE_NAMESPACES, comma-separated.
+      """)
+  var namespaces: [String] = env("AGENTCUBE_NAMESPACES").map { $0.split(separator: ",").map(String.init) } ?? []
+
+  @Option(help: "Kubernetes backend: the Sandbox API version, v1beta1 or v1alpha1. Env: AGENTCUBE_SANDBOX_API_VERSION.")
+  var sandboxApiVersion: String = env("AGENTCUBE_SANDBOX_API_VERSION") ?? "v1beta1"
+
+  @Option(help: "Kubernetes backend: the runtimeClassName of sandbox pods (default: the cluster's). Env: AGENTCUBE_RUNTIME_CLASS_NAME.")
+  var runtimeClassName: String = env("AGENTCUBE_RUNTIME_CLASS_NAME") ?? ""
+
+  @Option(
+    help: """
+      The image when CreateSession names none: a local image's name, or with the Kubernetes backend a \
+      container image reference. Env: AGENTCUBE_DEFAULT_IMAGE.
+      """)
+  var defaultImage: String = env("AGENTCUBE_DEFAULT_IMAGE") ?? "default"
+
+  @Option(help: "Kubernetes backend: the SSH port of sandbox pods. Env: AGENTCUBE_SSH_PORT.")
+  var sshPort: Int = env("AGENTCUBE_SSH_PORT").flatMap(Int.init) ?? 22
 
   @Option(help: "Kubeconfig file(s), colon-separated (default: KUBECONFIG, in a pod its service account, else ~/.kube/config). Env: AGENTCUBE_KUBECONFIG.")
   var kubeconfig: String = env("AGENTCUBE_KUBECONFIG") ?? ""
@@ -165,9 +204,19 @@ struct ServerOptions: ParsableArguments {
     }
     guard tcp.isEmpty || parsedTCP != nil else { throw ValidationError("--tcp must be HOST:PORT") }
     guard !unixSocket.isEmpty || !tcp.isEmpty else { throw ValidationError("listen on a Unix socket, TCP or both") }
-    guard ["token-file", "tokenreview"].contains(authenticator) else {
+    guard ["local", "kubernetes"].contains(backend) else {
+      throw ValidationError("--backend must be local or kubernetes, not '\(backend)'")
+    }
+    guard ["token-file", "tokenreview"].contains(effectiveAuthenticator) else {
       throw ValidationError("--authenticator must be token-file or tokenreview, not '\(authenticator)'")
     }
+    guard SandboxAPIVersion(rawValue: sandboxApiVersion) != nil else {
+      throw ValidationError("--sandbox-api-version must be v1beta1 or v1alpha1, not '\(sandboxApiVersion)'")
+    }
+    guard !defaultImage.isEmpty, defaultImage.utf8.count <= 253 else {
+      throw ValidationError("--default-image must be 1 to 253 characters")
+    }
+    guard (1...65535).contains(sshPort) else { throw ValidationError("--ssh-port must be between 1 and 65535") }
     guard authCacheTtl >= 0, authNegativeCacheTtl >= 0, authCacheSize >= 1 else {
       throw ValidationError("--auth-cache-ttl and --auth-negative-cache-ttl must be 0 or more, --auth-cache-size 1 or more")
     }

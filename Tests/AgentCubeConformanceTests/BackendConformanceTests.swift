@@ -11,7 +11,7 @@ import Testing
 /// and errors. Each test gets a fresh backend on a manual clock.
 @Suite(.timeLimit(.minutes(3)))
 struct BackendConformanceTests {
-  static let backends: [BackendUnderTest] = [.memory, .local]
+  static let backends: [BackendUnderTest] = [.memory, .local, .kubernetes]
 
   struct Fixture {
     let instance: BackendUnderTest.Instance

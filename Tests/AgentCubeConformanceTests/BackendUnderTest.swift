@@ -1,4 +1,6 @@
 import AgentCubeCore
+import AgentCubeKubernetes
+import AgentCubeKubernetesBackend
 import AgentCubeLocalBackend
 import AgentCubeServer
 import AgentCubeTestSupport
@@ -43,6 +45,22 @@ struct BackendUnderTest: Sendable, CustomStringConvertible {
       }
       directory.remove()
     }
+  }
+
+  static let kubernetes = BackendUnderTest(name: "kubernetes") { clock in
+    let cluster = try await KubernetesCluster.start()
+    var configuration = KubernetesBackend.Configuration()
+    configuration.wallClock = clock.clock
+    configuration.collectionInterval = .milliseconds(200)
+    var logger = Logger(label: "conformance.kubernetes")
+    logger.logLevel = .warning
+    let backend = KubernetesBackend(api: try cluster.serverAPI(), configuration: configuration, logger: logger)
+    let instance = running(backend, image: "agentcube/sshd:test") { await cluster.stop() }
+    guard await backend.informer.waitUntilSynced(timeout: .seconds(20)) else {
+      await instance.stop()
+      throw RPCError.unavailable("the informer did not sync")
+    }
+    return instance
   }
 
   /// Starts `backend.run()`; the instance's `stop` cancels it, shuts the backend down and cleans up.

@@ -239,9 +239,12 @@ struct OpenSSH {
   let fixture: DaemonFixture
   let key: String
   let agentcubePath: String
+  /// The caller's token file: the development token unless another is given.
+  let tokenFile: String
 
-  init(fixture: DaemonFixture) async throws {
+  init(fixture: DaemonFixture, tokenFile: String? = nil) async throws {
     self.fixture = fixture
+    self.tokenFile = tokenFile ?? fixture.tokenFile
     key = fixture.directory.file("id_ed25519")
     agentcubePath = try BuiltProducts.executable("agentcube")
     let keygen = try await TestProcess.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key])
@@ -264,13 +267,13 @@ struct OpenSSH {
     commonOptions + ["-o", "ProxyCommand='\(agentcubePath)' tunnel --server '\(server)' %h"]
   }
 
-  var environment: [String: String] { ["AGENTCUBE_TOKEN_FILE": fixture.tokenFile] }
+  var environment: [String: String] { ["AGENTCUBE_TOKEN_FILE": tokenFile] }
 
   /// Creates a session of `image` (an OpenSSH one) with the public key.
   func createSession(image: String = "default", sshUser: String? = nil) async throws -> CLISession {
     let create = try await fixture.cli(
-      ["session", "create", "--image", image, "--ssh-public-key-file", key + ".pub", "--json"]
-        + (sshUser.map { ["--ssh-user", $0] } ?? []))
+      ["session", "create", "--image", image, "--ssh-public-key-file", key + ".pub", "--json", "--token-file", tokenFile]
+        + (sshUser.map { ["--ssh-user", $0] } ?? []), token: .none)
     let session = try create.succeeded(as: CLISession.self)
     try #require(session.status == "running" && session.image == image, "\(create)")
     return session

@@ -240,9 +240,6 @@ import Testing
     #expect(try container["image"] == "agentcubed", "the kustomization's images entry names it")
   }
 
-  /// Options of issue #9 another change adds to agentcubed; the manifests use them already.
-  static let awaitedOptions: Set = ["--backend"]
-
   @Test(.timeLimit(.minutes(1)))
   func everyOptionTheDeploymentPassesIsOneAgentcubedHas() async throws {
     let help = try await TestProcess.run(try BuiltProducts.executable("agentcubed"), ["--help"]).stdout
@@ -250,7 +247,7 @@ import Testing
     for argument in try arguments {
       let option = String(argument.prefix { $0 != "=" })
       #expect(option.hasPrefix("--"), "\(argument)")
-      #expect(help.contains(option + " ") || Self.awaitedOptions.contains(option), "agentcubed has no \(option)")
+      #expect(help.contains(option + " "), "agentcubed has no \(option)")
     }
   }
 }

@@ -196,6 +196,11 @@ public final class KubernetesEmulator: Sendable {
     store.get(ResourceType.sandboxes(version).key(namespace, name)).map { SandboxSchema.render($0, as: version) }
   }
 
+  /// The names of the stored Sandboxes of `namespace`, sorted (no request, no authorization).
+  public func sandboxNames(namespace: String) -> [String] {
+    store.names(resource: "sandboxes", namespace: namespace)
+  }
+
   /// A stored Pod.
   public func pod(namespace: String, name: String) -> JSONValue? {
     store.get(ResourceType.pods.key(namespace, name))

@@ -47,11 +47,12 @@ public struct KubernetesAPI: Sendable {
   /// - Throws: ``AgentCubeCore/RPCError``: the Kubernetes status mapped (its message kept), or
   ///   `UNAVAILABLE` when the server cannot be reached or answers 429/5xx past the retries.
   public func send<Body: Encodable, Answer: Decodable>(
-    _ method: String, _ path: String, body: Body?, idempotent: Bool, as: Answer.Type = Answer.self
+    _ method: String, _ path: String, body: Body?, idempotent: Bool, contentType: String = "application/json",
+    as: Answer.Type = Answer.self
   ) async throws -> Answer {
     let encoded = try body.map { try JSONEncoder().encode($0) }.map { Array($0) }
     var headers = try requestHeaders()
-    if encoded != nil { headers.append("Content-Type: application/json") }
+    if encoded != nil { headers.append("Content-Type: \(contentType)") }
     let request = HTTPRequest(method: method, url: server + path, headers: headers, body: encoded, timeout: requestTimeout)
     var backoff = initialBackoff
     var attempt = 1
@@ -79,7 +80,7 @@ public struct KubernetesAPI: Sendable {
       guard idempotent, attempt < maxAttempts else { throw failure }
       attempt += 1
       // Full jitter within the backoff, unless the server said when.
-      let jittered = Duration.nanoseconds(Int64.random(in: 0...max(1, backoff.nanoseconds)))
+      let jittered = Duration.nanoseconds(Int64.random(in: 0...max(1, backoff.nanosecondsClamped)))
       try await Task.sleep(for: wait ?? jittered)
       backoff = min(backoff * 2, maxBackoff)
     }
@@ -104,10 +105,3 @@ public struct KubernetesAPI: Sendable {
 
 /// The body of a request without one.
 struct NoBody: Encodable {}
-
-extension Duration {
-  fileprivate var nanoseconds: Int64 {
-    let (seconds, attoseconds) = components
-    return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-  }
-}

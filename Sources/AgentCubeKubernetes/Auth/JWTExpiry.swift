@@ -2,14 +2,14 @@ import Foundation
 
 /// The `exp` claim of a JWT-shaped bearer token, read without verifying anything: TokenReview
 /// decides whether a token is valid; the claim can only make a cached answer end sooner.
-enum JWTExpiry {
+package enum JWTExpiry {
   private struct Claims: Decodable {
     var exp: Double?
   }
 
   /// Seconds since the Unix epoch at which `token` expires, or `nil` when it is not a JWT with an
   /// `exp` claim.
-  static func of(_ token: String) -> Double? {
+  package static func of(_ token: String) -> Double? {
     let parts = token.split(separator: ".", omittingEmptySubsequences: false)
     guard parts.count == 3, parts[1].utf8.count <= 8192 else { return nil }
     var base64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")

@@ -1,6 +1,6 @@
 /// A bounded map that forgets its least recently used entry when full: O(1) lookups, inserts and
 /// removals (a dictionary of slots in a doubly linked list kept in an array).
-struct LRUCache<Key: Hashable, Value> {
+package struct LRUCache<Key: Hashable, Value> {
   private struct Node {
     var key: Key
     var value: Value
@@ -16,15 +16,15 @@ struct LRUCache<Key: Hashable, Value> {
   private var head = -1
   private var tail = -1
 
-  init(capacity: Int) {
+  package init(capacity: Int) {
     precondition(capacity >= 1, "an LRU cache holds at least one entry")
     self.capacity = capacity
   }
 
-  var count: Int { slots.count }
+  package var count: Int { slots.count }
 
   /// The value for `key`, which becomes the most recently used.
-  mutating func value(forKey key: Key) -> Value? {
+  package mutating func value(forKey key: Key) -> Value? {
     guard let slot = slots[key] else { return nil }
     moveToFront(slot)
     return nodes[slot].value
@@ -32,7 +32,7 @@ struct LRUCache<Key: Hashable, Value> {
 
   /// Stores `value` as the most recently used; returns whether an older entry was evicted for it.
   @discardableResult
-  mutating func set(_ value: Value, forKey key: Key) -> Bool {
+  package mutating func set(_ value: Value, forKey key: Key) -> Bool {
     if let slot = slots[key] {
       nodes[slot].value = value
       moveToFront(slot)
@@ -59,7 +59,7 @@ struct LRUCache<Key: Hashable, Value> {
     return evicted
   }
 
-  mutating func removeValue(forKey key: Key) {
+  package mutating func removeValue(forKey key: Key) {
     guard let slot = slots.removeValue(forKey: key) else { return }
     unlink(slot)
     freeSlots.append(slot)

@@ -1,3 +1,4 @@
+import AgentCubeCore
 import CAgentCubeProcess
 import Foundation
 import Glibc

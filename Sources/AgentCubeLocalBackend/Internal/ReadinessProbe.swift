@@ -1,3 +1,4 @@
+import AgentCubeCore
 import Glibc
 
 /// One look at whether a sandbox serves: a TCP connect inside its network, and for SSH the server's identification

@@ -1,3 +1,4 @@
+import AgentCubeCore
 import Glibc
 
 /// A sandbox's way out for ``SandboxNetwork/egress``: slirp4netns, a process of the server's that

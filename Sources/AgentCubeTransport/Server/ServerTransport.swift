@@ -207,14 +207,6 @@ public final class ServerTransport: Sendable {
   }
 }
 
-extension Duration {
-  /// The duration in nanoseconds, saturating at `Int64.max`.
-  package var nanosecondsClamped: Int64 {
-    let (seconds, attoseconds) = components
-    let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-    return overflow ? .max : scaled.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
-  }
-}
 
 #if canImport(Glibc)
 import Glibc

@@ -99,6 +99,13 @@ final class ObjectStore: Sendable {
 
   func get(_ key: ObjectKey) -> JSONValue? { state.withLock { $0.current[key] } }
 
+  /// The names of the current objects of `resource` in `namespace`, sorted.
+  func names(resource: String, namespace: String) -> [String] {
+    state.withLock { state in
+      state.current.keys.filter { $0.resource == resource && $0.namespace == namespace }.map(\.name).sorted()
+    }
+  }
+
   /// The objects `filter` selects as of `revision` (`nil`: now), in key order after `start`:
   /// at most `limit`, whether more follow, and the revision read; `nil` when `revision` is compacted.
   func list(
