@@ -53,6 +53,8 @@ struct KubernetesBackendEndToEndTests {
     do {
       _ = try await daemon.startDaemon()
       try await body(Fixture(cluster: cluster, daemon: daemon, kubeconfig: kubeconfig))
+      // Every request of the server's own account is one k8s/ allows it.
+      #expect(try cluster.serverRequestsNotAllowed() == [])
     } catch {
       failure = error
     }
@@ -212,6 +214,34 @@ extension KubernetesBackendEndToEndTests {
       #expect(stored?["spec"]["replicas"] == .int(1), "\(String(describing: stored))")
       #expect(try await f.cli(["session", "delete", session.id], as: alice).exitCode == 0)
       #expect(f.sandboxNames(in: "team-a").isEmpty)
+    }
+  }
+}
+
+extension KubernetesBackendEndToEndTests {
+  @Test("the API down: a create is UNAVAILABLE, reads come from the cache, and all works again without a restart")
+  func apiDownAndBack() async throws {
+    try await Self.with { f in
+      let alice = KubernetesCluster.alice
+      let kept = try await f.cli(["session", "create", "--image", "agentcube/sshd:test", "--json"], as: alice)
+        .succeeded(as: CLISession.self)
+      await f.cluster.emulator.refuseConnections()
+      let refused = try await f.cli(["session", "create", "--image", "agentcube/sshd:test"], as: alice)
+      #expect(refused.exitCode == 24, "UNAVAILABLE: \(refused)")
+      #expect(refused.stderr.contains("unreachable"), "\(refused)")
+      let cached = try await f.cli(["session", "get", kept.id, "--json"], as: alice)
+      #expect(try cached.succeeded(as: CLISession.self).id == kept.id, "served from the informer's cache")
+
+      try await f.cluster.emulator.acceptConnections()
+      let created = try await f.cli(["session", "create", "--image", "agentcube/sshd:test", "--json"], as: alice)
+      let session = try created.succeeded(as: CLISession.self)
+      #expect(session.status == "running")
+      for id in [kept.id, session.id] {
+        #expect(try await f.cli(["session", "delete", id], as: alice).exitCode == 0)
+      }
+      try await eventually(.seconds(20), every: .milliseconds(100), "both Sandboxes to be gone") {
+        f.sandboxNames(in: "team-a").isEmpty
+      }
     }
   }
 }

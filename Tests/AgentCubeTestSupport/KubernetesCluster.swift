@@ -14,13 +14,24 @@ public struct KubernetesCluster: Sendable {
   public let emulator: KubernetesEmulator
   public let http: CurlHTTPClient
 
-  /// `system:serviceaccount:agentcube-system:agentcube`, as `k8s/rbac-server.yaml` binds it.
+  /// `system:serviceaccount:agentcube-system:agentcube` with exactly what `k8s/` grants it.
   public static let server = TokenRecord(
     token: "agentcube-server-token-0001",
     user: .serviceAccount(namespace: "agentcube-system", name: "agentcube", uid: "uid-server"),
-    permissions: Set(
-      [.createTokenReviews] + sandboxes(["get", "list", "watch", "patch", "delete"], namespace: nil)
-        + [Permission(verb: "get", group: "", resource: "pods")]))
+    permissions: serverPermissions)
+
+  /// What the manifests grant the server (the emulator can express all of it).
+  static var serverPermissions: Set<Permission> {
+    // The manifests are the repository's own files: a test run without them cannot go on.
+    let manifests = try! RBACManifests.load()
+    let username = RBACManifests.serverUsername
+    return manifests.emulatorPermissions(username: username, groups: RBACManifests.groups(ofUsername: username))
+  }
+
+  /// The requests the server's own account made that the manifests do not allow (none, if all is well).
+  public func serverRequestsNotAllowed() throws -> [RequestRecord] {
+    try RBACManifests.load().disallowed(emulator.requests(by: Self.server.user.username))
+  }
   /// `team-a/alice`: may create, delete, get, list and patch sandboxes in team-a (the example caller Role).
   public static let alice = caller(TestServer.Token.alice, namespace: "team-a", name: "alice", uid: "uid-a")
   /// `team-b/bob`: the same in team-b.
