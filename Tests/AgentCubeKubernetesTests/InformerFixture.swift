@@ -142,9 +142,11 @@ struct InformerFixture {
       "DELETE", SandboxAPIVersion.v1beta1.path(namespace: namespace, name: name), body: NoBody?.none, idempotent: false)
   }
 
-  /// Holds watches off (every watch request gets 503) and cuts the open ones; returns once the
-  /// informer has failed to watch again at least once. ``release()`` lets watches through.
+  /// Waits for the informer's watch, holds watches off (every watch request gets 503) and cuts
+  /// the open one; returns once the informer has failed to watch again at least once. ``release()`` lets watches through.
   func holdWatches(_ informer: SandboxInformer) async throws {
+    // A watch open first, so that there is one to cut.
+    try await eventually(.seconds(10), "the informer's watch to open") { emulator.openWatches >= 1 }
     let before = informer.statistics.reconnects
     emulator.inject(.status(503), on: .route(.sandboxesWatch))
     emulator.cutWatches()

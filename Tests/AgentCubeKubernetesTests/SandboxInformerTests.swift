@@ -292,4 +292,45 @@ struct SandboxInformerTests {
       }
     }
   }
+
+  @Test func thev1alpha1VersionIsReadWhenConfigured() async throws {
+    try await F.with(configure: { $0.sandboxes.servedVersions = [.v1alpha1, .v1beta1] }) { f in
+      try await f.create("s1")
+      var configuration = F.configuration()
+      configuration.version = .v1alpha1
+      try await f.withInformer(configuration) { informer in
+        let cached = try #require(informer.object(namespace: "team-a", name: "s1"))
+        #expect(cached.apiVersion == "agents.x-k8s.io/v1alpha1" && cached.spec.replicas == 1, "\(cached)")
+        try await f.create("s2")
+        try await eventually(.seconds(10), "s2 to be cached") {
+          informer.object(namespace: "team-a", name: "s2")?.apiVersion == "agents.x-k8s.io/v1alpha1"
+        }
+      }
+      #expect(
+        f.emulator.requests(by: F.server.user.username).allSatisfy {
+          $0.path.hasPrefix("/apis/agents.x-k8s.io/v1alpha1/")
+        })
+    }
+  }
+
+  @Test func aForbiddenListIsRetriedNotThrownUntilRBACAllowsIt() async throws {
+    try await F.with { f in
+      try await f.create("s1")
+      let record = TokenRecord(
+        token: "informer-late-rbac-0004",
+        user: .serviceAccount(namespace: "agentcube-system", name: "late", uid: "uid-late"))
+      f.emulator.tokens.add(record)
+      try await f.withInformer(token: record.token, synced: false) { informer in
+        #expect(await informer.waitUntilSynced(timeout: .milliseconds(300)) == false)
+        try await eventually(.seconds(10), "the informer to retry") { informer.statistics.reconnects >= 2 }
+        var granted = record
+        granted.permissions = F.server.permissions
+        f.emulator.tokens.add(granted)
+        #expect(await informer.waitUntilSynced(timeout: .seconds(10)))
+        #expect(Self.names(informer) == ["team-a/s1"])
+      }
+      let statuses = Set(f.emulator.requests(by: record.user.username).compactMap(\.status))
+      #expect(statuses == [403, 200])
+    }
+  }
 }

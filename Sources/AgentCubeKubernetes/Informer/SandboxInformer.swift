@@ -97,9 +97,14 @@ public final class SandboxInformer: Sendable {
   }
 
   /// Read your own writes for a delete: forgotten now (a later stale ADDED/MODIFIED with an older
-  /// resourceVersion must not resurrect it; a genuinely newer one may). `resourceVersion`: the
-  /// delete's, when the answer carried it.
-  public func observeDeleted(namespace: String, name: String, resourceVersion: String? = nil) {
+  /// resourceVersion must not resurrect it; a genuinely newer one may).
+  public func observeDeleted(namespace: String, name: String) {
+    observeDeleted(namespace: namespace, name: name, resourceVersion: nil)
+  }
+
+  /// ``observeDeleted(namespace:name:)`` with the delete's resourceVersion, when the answer
+  /// carried it: events up to it are stale as well.
+  public func observeDeleted(namespace: String, name: String, resourceVersion: String?) {
     state.withLock { state in
       state.cache.forget(
         key: SandboxCache.key(namespace: namespace, name: name), resourceVersion: resourceVersion, now: .now)
