@@ -70,7 +70,7 @@ extension KubernetesBackend {
           $0.written[session.id] = nil
         }
         logger.info("session ended", metadata: ["session.id": "\(session.id)", "reason": "\(reason)"])
-      } catch let error as RPCError where error.code == .aborted || error.code == .alreadyExists {
+      } catch let error as KubernetesAPIError where error.httpStatus == 409 {
         // 409: the precondition failed, another object of that name: not ours to delete.
       } catch {
         logger.warning("cannot delete an ended session's Sandbox", metadata: ["session.id": "\(session.id)", "error": "\(error)"])

@@ -33,11 +33,10 @@ extension KubernetesBackend {
               "GET", configuration.version.path(namespace: namespace, name: name), body: String?.none, idempotent: true)
             informer.observe(object)
             if let decided = Self.readiness(of: object) { return decided }
-          } catch let error as RPCError where error.code == .notFound {
+          } catch let error as KubernetesAPIError where error.httpStatus == 404 {
             return .deleted
-          } catch let error as RPCError {
-            // The API is down: the deadline decides; the watch may still answer.
-            _ = error
+          } catch is KubernetesAPIError {
+            // The API is down or failing: the deadline decides; the watch may still answer.
           }
         }
       }

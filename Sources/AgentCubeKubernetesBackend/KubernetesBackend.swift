@@ -196,7 +196,7 @@ public final class KubernetesBackend: SessionBackend {
     do {
       let _: IgnoredAnswer = try await client.send(
         "DELETE", configuration.version.path(namespace: namespace, name: name), body: options, idempotent: true)
-    } catch let error as RPCError where error.code == .notFound {
+    } catch let error as KubernetesAPIError where error.httpStatus == 404 {
       // Gone already (another replica, the controller's shutdownTime, or the caller).
     }
     informer.observeDeleted(namespace: namespace, name: name)

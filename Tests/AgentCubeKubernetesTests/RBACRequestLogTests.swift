@@ -81,10 +81,10 @@ struct RBACRequestLogTests {
       let server = f.api.acting(as: Fixture.serverToken)
       let path = SandboxAPIVersion.v1beta1.path(namespace: "team-a")
       // The server's account may not create: a create can only succeed as the caller.
-      let refused = try await #require(throws: RPCError.self) {
+      let refused = try await #require(throws: KubernetesAPIError.self) {
         _ = try await server.send("POST", path, body: Self.sandbox, idempotent: false, as: JSONValue.self)
       }
-      #expect(refused.code == .permissionDenied, "\(refused)")
+      #expect(refused.httpStatus == 403 && refused.rpcError.code == .permissionDenied, "\(refused)")
       _ = try await caller.send("POST", path, body: Self.sandbox, idempotent: false, as: JSONValue.self)
       // What the server does with its own account: index every namespace, read, book-keep, expire.
       let all = SandboxAPIVersion.v1beta1.path()
@@ -93,10 +93,10 @@ struct RBACRequestLogTests {
       _ = try await server.send("GET", object, body: JSONValue?.none, idempotent: true, as: JSONValue.self)
       _ = try await server.send("DELETE", object, body: JSONValue?.none, idempotent: false, as: JSONValue.self)
       // The caller may not see other namespaces.
-      let listAll = try await #require(throws: RPCError.self) {
+      let listAll = try await #require(throws: KubernetesAPIError.self) {
         _ = try await caller.send("GET", all, body: JSONValue?.none, idempotent: true, as: JSONValue.self)
       }
-      #expect(listAll.code == .permissionDenied)
+      #expect(listAll.rpcError.code == .permissionDenied)
 
       let disallowed = f.manifests.disallowed(f.emulator.recentRequests)
       #expect(

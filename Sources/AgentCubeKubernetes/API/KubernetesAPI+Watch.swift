@@ -13,7 +13,7 @@ extension KubernetesAPI {
   ///   - maxEventBytes: the longest event line accepted; default 4 MiB.
   ///   - idleTimeout: the watch fails when nothing arrives for this long; default
   ///     `timeoutSeconds` + 30 s (a server that sends no bookmarks is quiet until its timeout).
-  /// - Throws: ``AgentCubeCore/RPCError``: the status the server answered with (a 410 at the
+  /// - Throws: ``KubernetesAPIError``: the status the server answered with (a 410 at the
   ///   start is not thrown but delivered as an `ERROR` event, as kube sends it mid-stream), or
   ///   `UNAVAILABLE` when it cannot be reached. Not retried: the caller resumes.
   public func watch<Object: Decodable & Sendable>(
@@ -35,7 +35,7 @@ extension KubernetesAPI {
     do {
       response = try await http.stream(request, tls: tls, options: options)
     } catch let error as HTTPTransferError {
-      throw RPCError.unavailable("Kubernetes API \(server) unreachable: \(error.description)")
+      throw KubernetesAPIError.unreachable(server, error)
     }
     guard (200..<300).contains(response.status) else {
       let body = await response.collect(upTo: 64 << 10)
@@ -48,7 +48,7 @@ extension KubernetesAPI {
           path: path)
       }
       let retryAfter = response.headers["retry-after"].flatMap { Int($0) }.map { min(max($0, 0), 60) }
-      throw KubernetesStatus.rpcError(httpStatus: response.status, body: status, retryAfterSeconds: retryAfter)
+      throw KubernetesAPIError.answered(response.status, body: status, retryAfterSeconds: retryAfter)
     }
     return WatchEventStream(response: response, maxEventBytes: maxEventBytes, path: path)
   }

@@ -44,7 +44,8 @@ public struct KubernetesAPI: Sendable {
 
   /// Sends `body` as JSON to `path` and decodes the answer.
   ///
-  /// - Throws: ``AgentCubeCore/RPCError``: the Kubernetes status mapped (its message kept), or
+  /// - Throws: ``KubernetesAPIError`` (which converts itself: the Kubernetes status mapped, its
+  ///   message kept) when the server answers a failure or cannot be reached past the retries; or
   ///   `UNAVAILABLE` when the server cannot be reached or answers 429/5xx past the retries.
   public func send<Body: Encodable, Answer: Decodable>(
     _ method: String, _ path: String, body: Body?, idempotent: Bool, contentType: String = "application/json",
@@ -57,7 +58,7 @@ public struct KubernetesAPI: Sendable {
     var backoff = initialBackoff
     var attempt = 1
     while true {
-      var failure: RPCError
+      var failure: KubernetesAPIError
       var wait: Duration?
       do {
         let response = try await http.send(request, tls: tls)
@@ -65,17 +66,19 @@ public struct KubernetesAPI: Sendable {
           do {
             return try JSONDecoder().decode(Answer.self, from: Data(response.body))
           } catch {
-            throw RPCError(code: .internal, message: "Kubernetes API: an answer of \(path) that is not the expected JSON")
+            throw KubernetesAPIError(
+              httpStatus: response.status, reason: nil,
+              rpcError: .internal("Kubernetes API: an answer of \(path) that is not the expected JSON"))
           }
         }
         let retryAfter = response.headers["retry-after"].flatMap { Int($0) }.map { min(max($0, 0), 60) }
-        failure = KubernetesStatus.rpcError(
-          httpStatus: response.status, body: try? JSONDecoder().decode(KubernetesStatus.self, from: Data(response.body)),
+        failure = .answered(
+          response.status, body: try? JSONDecoder().decode(KubernetesStatus.self, from: Data(response.body)),
           retryAfterSeconds: retryAfter)
         guard response.status == 429 || response.status >= 500 else { throw failure }
         wait = retryAfter.map { .seconds($0) }
       } catch let error as HTTPTransferError {
-        failure = RPCError.unavailable("Kubernetes API \(server) unreachable: \(error.description)")
+        failure = .unreachable(server, error)
       }
       guard idempotent, attempt < maxAttempts else { throw failure }
       attempt += 1

@@ -25,9 +25,9 @@ public struct TokenReviewAuthenticator: Authenticator {
       do {
         review = try await api.send(
           "POST", "/apis/authentication.k8s.io/v1/tokenreviews", body: request, idempotent: true, as: TokenReview.self)
-      } catch let error as RPCError {
+      } catch let error as KubernetesAPIError {
         // The server's own account cannot review (401/403) or the API failed: not the caller's fault.
-        throw RPCError.unavailable("cannot check the token with TokenReview: \(error.message)")
+        throw RPCError.unavailable("cannot check the token with TokenReview: \(error.rpcError.message)")
       }
       guard let status = review.status, status.authenticated == true, let username = status.user?.username else {
         throw RPCError.unauthenticated("the token is not valid (TokenReview)")

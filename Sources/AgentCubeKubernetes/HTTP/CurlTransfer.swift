@@ -1,3 +1,4 @@
+import AgentCubeCore
 import CAgentCubeCurl
 import Foundation
 
@@ -49,14 +50,14 @@ final class CurlTransfer: @unchecked Sendable {
     check(agentcube_curl_set_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
     switch limits {
     case .whole(let timeout):
-      let timeoutMs = timeout.milliseconds
+      let timeoutMs = timeout.curlMilliseconds
       check(agentcube_curl_set_long(easy, CURLOPT_TIMEOUT_MS, timeoutMs))
       check(agentcube_curl_set_long(easy, CURLOPT_CONNECTTIMEOUT_MS, min(timeoutMs, 5000)))
     case .stream(let connect, let idle):
       check(agentcube_curl_set_long(easy, CURLOPT_TIMEOUT_MS, 0))
-      check(agentcube_curl_set_long(easy, CURLOPT_CONNECTTIMEOUT_MS, connect.milliseconds))
+      check(agentcube_curl_set_long(easy, CURLOPT_CONNECTTIMEOUT_MS, connect.curlMilliseconds))
       check(agentcube_curl_set_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1))
-      check(agentcube_curl_set_long(easy, CURLOPT_LOW_SPEED_TIME, (idle.milliseconds + 999) / 1000))
+      check(agentcube_curl_set_long(easy, CURLOPT_LOW_SPEED_TIME, (idle.curlMilliseconds + 999) / 1000))
     }
     check(agentcube_curl_set_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer))
     check(agentcube_curl_set_pointer(easy, CURLOPT_PRIVATE, context))
@@ -169,10 +170,8 @@ final class CurlTransfer: @unchecked Sendable {
 }
 
 extension Duration {
-  /// Whole milliseconds, at least 1.
-  fileprivate var milliseconds: Int {
-    max(1, Int(components.seconds) * 1000 + Int(components.attoseconds / 1_000_000_000_000_000))
-  }
+  /// Whole milliseconds for libcurl, at least 1.
+  fileprivate var curlMilliseconds: Int { Int(clamping: max(1, milliseconds)) }
 }
 
 private func transferReceivedBody(

@@ -170,7 +170,7 @@ extension SandboxInformer {
     } catch {
       if Task.isCancelled || error is CancellationError { return .cancelled }
       // A broken stream resumes; an event too long or unreadable would come again: list anew.
-      let relist = (error as? RPCError).map { $0.code != .unavailable && $0.code != .unauthenticated } ?? true
+      let relist = RPCError(converting: error).map { $0.code != .unavailable && $0.code != .unauthenticated } ?? true
       return .failed(error, relist: relist, receivedEvents: receivedEvents)
     }
   }
