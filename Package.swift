@@ -274,6 +274,11 @@ let package = Package(
       path: "Tests/KubernetesEmulatorTests",
       swiftSettings: swiftSettings
     ),
+    .testTarget(
+      name: "AgentCubeKubernetesBackendTests",
+      dependencies: ["AgentCubeKubernetesBackend", "AgentCubeKubernetes", "AgentCubeCore"],
+      swiftSettings: swiftSettings
+    ),
     // The same behaviour of every SessionBackend (memory, local, Kubernetes on the emulator).
     .testTarget(
       name: "AgentCubeConformanceTests",
