@@ -36,9 +36,10 @@ struct KubernetesBackendEndToEndTests {
   }
 
   static func with(
-    versions: [SandboxVersion] = [.v1beta1], extraArguments: [String] = [], _ body: (Fixture) async throws -> Void
+    versions: [SandboxVersion] = [.v1beta1], extraArguments: [String] = [],
+    configure: (inout EmulatorConfiguration) -> Void = { _ in }, _ body: (Fixture) async throws -> Void
   ) async throws {
-    let cluster = try await KubernetesCluster.start(versions: versions)
+    let cluster = try await KubernetesCluster.start(versions: versions, configure: configure)
     var options = DaemonFixture.Options()
     let kubeconfig = try cluster.writeKubeconfig()
     options.extraArguments = ["--backend", "kubernetes", "--kubeconfig", kubeconfig] + extraArguments
@@ -184,6 +185,23 @@ extension KubernetesBackendEndToEndTests {
         throw error
       }
       _ = await second.stopAll()
+    }
+  }
+
+  @Test("an expired session's Sandbox is deleted by the server's own account, even where the cluster would not")
+  func expiredSessionsAreCollected() async throws {
+    // The emulated controller ignores shutdownTime here, so only the server can end it.
+    try await Self.with(configure: { $0.sandboxes.controller.expiryCheckInterval = nil }) { f in
+      let alice = KubernetesCluster.alice
+      let session = try await f.cli(
+        ["session", "create", "--image", "agentcube/sshd:test", "--ttl", "2", "--json"], as: alice
+      ).succeeded(as: CLISession.self)
+      try await eventually(.seconds(30), every: .milliseconds(100), "the expired session's Sandbox to go") {
+        f.sandboxNames(in: "team-a").isEmpty
+      }
+      let deletes = f.cluster.emulator.recentRequests.filter { $0.route == .sandboxesDelete && $0.status == 200 }
+      #expect(deletes.map(\.user) == [KubernetesCluster.server.user.username], "\(deletes)")
+      #expect(try await f.cli(["session", "get", session.id], as: alice).exitCode == 15)
     }
   }
 
