@@ -61,6 +61,8 @@ public struct KubernetesCluster: Sendable {
       var configuration = EmulatorConfiguration(
         certificatePath: serving.certificate, privateKeyPath: serving.key, tokens: [server, alice, bob, carol])
       configuration.sandboxes.servedVersions = versions
+      // A pod's sshd gets long to start on a busy machine; the time only bounds a failure.
+      configuration.sandboxes.controller.readinessTimeout = .seconds(60)
       configure(&configuration)
       let emulator = try await KubernetesEmulator.start(configuration)
       return KubernetesCluster(certificates: certificates, ca: ca, emulator: emulator, http: CurlHTTPClient())

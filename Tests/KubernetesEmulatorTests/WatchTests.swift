@@ -14,12 +14,13 @@ struct WatchTests {
     Int(((line["object"] as? [String: Any])?["metadata"] as? [String: Any])?["resourceVersion"] as? String ?? "") ?? 0
   }
 
-  @Test func eventsFromAListsResourceVersionWithBookmarksUntilTimeout() async throws {
+  @Test func eventsFromAListsResourceVersionWithBookmarks() async throws {
     try await F.with(tokens: [F.admin], configure: SandboxAPITests.apiOnly) { f in
       _ = try await f.request(F.sandboxes, bearer: F.admin.token, body: F.sandbox("before"))
       let list = try await f.request(F.sandboxes, method: "GET", bearer: F.admin.token)
       let watch = try f.stream(
-        F.sandboxes + "?watch=1&resourceVersion=\(list.resourceVersion)&allowWatchBookmarks=true&timeoutSeconds=3",
+        // A timeout no busy machine reaches before the events: the clean end is tested on its own.
+        F.sandboxes + "?watch=1&resourceVersion=\(list.resourceVersion)&allowWatchBookmarks=true&timeoutSeconds=120",
         bearer: F.admin.token)
       try await eventually(.seconds(10), "the watch to open") { f.emulator.openWatches == 1 }
       _ = try await f.request(F.sandboxes, bearer: F.admin.token, body: F.sandbox("s1"))
@@ -31,16 +32,24 @@ struct WatchTests {
       f.emulator.sendBookmarks()
       let lines = try await F.lines(of: watch, count: 4)
       #expect(Self.types(lines) == ["ADDED", "MODIFIED", "DELETED", "BOOKMARK"], "\(watch.stdout)")
+      try #require(lines.count == 4)
       let versions = lines.map(Self.version)
       #expect(versions[0] > Int(list.resourceVersion)! && versions[0] < versions[1] && versions[1] < versions[2], "\(versions)")
       // The bookmark carries the latest revision: here the delete's.
       #expect(versions[3] == versions[2] && versions[3] == f.emulator.resourceVersion)
       let bookmark = try #require(lines[3]["object"] as? [String: Any])
       #expect(bookmark["kind"] as? String == "Sandbox" && bookmark["apiVersion"] as? String == "agents.x-k8s.io/v1beta1")
-      // timeoutSeconds ends the stream cleanly: curl exits 0.
-      let result = try await watch.result(timeout: .seconds(10))
+      _ = try await watch.kill()
+    }
+  }
+
+  @Test func timeoutSecondsEndsTheStreamCleanly() async throws {
+    try await F.with(tokens: [F.admin], configure: SandboxAPITests.apiOnly) { f in
+      let watch = try f.stream(F.sandboxes + "?watch=1&allowWatchBookmarks=true&timeoutSeconds=1", bearer: F.admin.token)
+      // The final chunk comes: curl exits 0, and the emulator holds no watch.
+      let result = try await watch.result(timeout: .seconds(20))
       #expect(result.exitCode == 0, "\(result)")
-      #expect(f.emulator.openWatches == 0)
+      try await eventually(.seconds(10), "the emulator to forget the watch") { f.emulator.openWatches == 0 }
     }
   }
 
@@ -49,7 +58,7 @@ struct WatchTests {
       _ = try await f.request(F.sandboxes, bearer: F.admin.token, body: F.sandbox("a", labels: ["managed-by": "agentcube"]))
       _ = try await f.request(F.sandboxes, bearer: F.admin.token, body: F.sandbox("b"))
       let watch = try f.stream(
-        "/apis/agents.x-k8s.io/v1beta1/sandboxes?watch=true&labelSelector=managed-by%3Dagentcube&timeoutSeconds=5",
+        "/apis/agents.x-k8s.io/v1beta1/sandboxes?watch=true&labelSelector=managed-by%3Dagentcube&timeoutSeconds=120",
         bearer: F.admin.token)
       _ = try await F.lines(of: watch, count: 1)
       // Stops matching: DELETED for this watch.
