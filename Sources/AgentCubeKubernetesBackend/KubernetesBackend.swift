@@ -69,8 +69,11 @@ public final class KubernetesBackend: SessionBackend {
     informer.observe(created)
     do {
       let ready = try await waitUntilReady(namespace: spec.namespace, name: spec.name, changes: changes, deadline: deadline)
+      // Idle time counts from when the sandbox serves, not from the request.
+      await recordActivity(id: spec.id)
       // Present: the object is ours (made from the spec, with its id label).
-      let session = SandboxRecord.session(from: ready, sshPort: configuration.sshPort)!
+      let session = withPendingActivity(
+        SandboxRecord.session(from: ready, sshPort: configuration.sshPort)!, bookkeeping.withLock { $0.activity })
       logger.info(
         "sandbox ready",
         metadata: ["session.id": "\(spec.id)", "kubernetes.namespace": "\(spec.namespace)", "sandbox.address": "\(session.address)"])
@@ -185,9 +188,11 @@ public final class KubernetesBackend: SessionBackend {
     return session
   }
 
+  /// Past its TTL, or idle too long once running (a sandbox still starting is not idle).
   func hasEnded(_ session: Session, now: Int64) -> Bool {
     now >= session.expiresAtMs
-      || (session.idleTimeoutSeconds > 0 && now - session.lastActivityAtMs >= Int64(session.idleTimeoutSeconds) * 1000)
+      || (session.status == .running && session.idleTimeoutSeconds > 0
+        && now - session.lastActivityAtMs >= Int64(session.idleTimeoutSeconds) * 1000)
   }
 
   /// Deletes a Sandbox (preconditioned on `uid`); 404 means it is gone already, which is done.
