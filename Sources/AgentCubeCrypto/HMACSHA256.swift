@@ -42,6 +42,14 @@ public final class HMACSHA256: Sendable {
     }
   }
 
+  /// Writes the 32-byte MAC of `bytes` into `digest` (at least 32 bytes): no allocation.
+  public func authenticate(_ bytes: UnsafeRawBufferPointer, into digest: UnsafeMutableRawBufferPointer) {
+    precondition(digest.count >= 32, "an HMAC-SHA256 digest needs 32 bytes")
+    let ok = agentcube_hmac_sha256(
+      key.pointer, bytes.baseAddress, bytes.count, digest.baseAddress!.assumingMemoryBound(to: UInt8.self))
+    precondition(ok == 1, "libcrypto's SHA-256 failed")
+  }
+
   /// The 32-byte MAC of a string's UTF-8 bytes.
   public func authenticate(_ string: String) -> [UInt8] {
     var string = string

@@ -176,13 +176,16 @@ public final class TokenReviewCache: Sendable {
   }
 
   private func digest(of token: String) -> Digest {
-    let bytes = mac.authenticate(token)
-    return bytes.withUnsafeBytes { raw in
-      Digest(
-        words: (
-          raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
-          raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
-        ))
+    var token = token
+    return token.withUTF8 { utf8 in
+      withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { raw in
+        mac.authenticate(UnsafeRawBufferPointer(utf8), into: raw)
+        return Digest(
+          words: (
+            raw.load(fromByteOffset: 0, as: UInt64.self), raw.load(fromByteOffset: 8, as: UInt64.self),
+            raw.load(fromByteOffset: 16, as: UInt64.self), raw.load(fromByteOffset: 24, as: UInt64.self)
+          ))
+      }
     }
   }
 
