@@ -79,6 +79,8 @@ struct KubernetesOverhead: AsyncParsableCommand {
       servedGets.append(try await Self.time { _ = try await client.sessions.getSession(.init(sessionID: session.id)) })
     }
     _ = try await client.sessions.deleteSession(.init(sessionID: session.id))
+    informing.cancel()
+    _ = await informing.value
     await client.close()
     await server.stop()
     runner.cancel()
