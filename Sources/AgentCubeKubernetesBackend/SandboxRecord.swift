@@ -94,12 +94,14 @@ enum SandboxRecord {
     return value
   }
 
-  /// Running once `Ready=True` with a pod IP; failed at a terminal condition; else pending.
+  /// Running once `Ready=True` (the controller sets it only when the pod runs, is ready and has an
+  /// IP; older controllers report no `podIPs`, and the address then comes from the pod); failed at
+  /// a terminal condition; else pending.
   static func state(of object: SandboxObject) -> (SessionStatus, String) {
     if object.metadata.deletionTimestamp != nil { return (.terminating, "the Sandbox is being deleted") }
     if let failure = terminalFailure(of: object) { return (.failed, failure) }
     let ready = object.status?.condition("Ready")
-    if ready?.status == "True", podAddress(of: object) != nil { return (.running, "") }
+    if ready?.status == "True" { return (.running, "") }
     return (.pending, ready.map { describe($0) } ?? "waiting for the Sandbox to become ready")
   }
 

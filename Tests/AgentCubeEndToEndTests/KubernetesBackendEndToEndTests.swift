@@ -224,6 +224,20 @@ extension KubernetesBackendEndToEndTests {
     }
   }
 
+  @Test("an older controller reports no podIPs: the tunnel reaches the pod's own address")
+  func podAddressFromThePod() async throws {
+    try await Self.with(configure: { $0.sandboxes.controller.setsPodIPs = false }) { f in
+      let alice = KubernetesCluster.alice
+      let ssh = try await OpenSSH(fixture: f.daemon, tokenFile: try f.tokenFile(of: alice))
+      let session = try await ssh.createSession(image: "agentcube/sshd:test")
+      let echo = try await ssh.run(session, "echo via the pod")
+      #expect(echo.exitCode == 0 && echo.stdout == "via the pod\n", "\(echo)")
+      let podReads = f.cluster.emulator.requests(by: KubernetesCluster.server.user.username).filter { $0.route == .podsGet }
+      #expect(!podReads.isEmpty, "the address came from a GET of the pod")
+      #expect(try await f.cli(["session", "delete", session.id], as: alice).exitCode == 0)
+    }
+  }
+
   @Test("--sandbox-api-version v1alpha1 against an older agent-sandbox")
   func v1alpha1() async throws {
     try await Self.with(versions: [.v1alpha1], extraArguments: ["--sandbox-api-version", "v1alpha1"]) { f in
