@@ -62,7 +62,7 @@ extension KubernetesBackend {
         hasEnded(withPendingActivity(session, pending), now: now), object.metadata.deletionTimestamp == nil,
         let namespace = object.metadata.namespace, let name = object.metadata.name
       else { continue }
-      let reason = now >= session.expiresAtMs ? "expired" : "idle"
+      let reason = session.hasExpired(at: now) ? "expired" : "idle"
       do {
         try await delete(namespace: namespace, name: name, uid: object.metadata.uid, as: api)
         bookkeeping.withLock {

@@ -190,9 +190,7 @@ public final class KubernetesBackend: SessionBackend {
 
   /// Past its TTL, or idle too long once running (a sandbox still starting is not idle).
   func hasEnded(_ session: Session, now: Int64) -> Bool {
-    now >= session.expiresAtMs
-      || (session.status == .running && session.idleTimeoutSeconds > 0
-        && now - session.lastActivityAtMs >= Int64(session.idleTimeoutSeconds) * 1000)
+    session.hasExpired(at: now) || (session.status == .running && session.isIdle(at: now))
   }
 
   /// Deletes a Sandbox (preconditioned on `uid`); 404 means it is gone already, which is done.

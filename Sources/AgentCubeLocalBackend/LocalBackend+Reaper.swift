@@ -62,8 +62,8 @@ extension LocalBackend {
       if let status = ChildProcess.reap(process.pid) { return "sandbox exited (\(status))" }
       return "sandbox is gone"
     }
-    if isExpired(entry.session, now: now) { return "ttl expired" }
-    if isIdle(entry.session, now: now) { return "idle timeout" }
+    if entry.session.hasExpired(at: now) { return "ttl expired" }
+    if entry.session.isIdle(at: now) { return "idle timeout" }
     return nil
   }
 

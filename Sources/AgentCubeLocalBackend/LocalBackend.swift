@@ -172,7 +172,7 @@ public actor LocalBackend: SessionBackend {
 
   /// Sets a running session's TTL and expiry (the service checked the bounds) and persists them.
   public func renewSession(id: String, ttlSeconds: UInt32, expiresAtMs: Int64, caller: Caller) async throws -> Session {
-    guard var entry = entries[id], entry.phase == .running, !isExpired(entry.session) else {
+    guard var entry = entries[id], entry.phase == .running, !entry.session.hasExpired(at: configuration.clock.now()) else {
       throw RPCError.notFound("session \(id) not found")
     }
     entry.record.session.ttlSeconds = ttlSeconds
@@ -227,16 +227,7 @@ public actor LocalBackend: SessionBackend {
   /// Past its TTL or idle timeout: hidden from reads even before the reaper ends it.
   func hasEnded(_ session: Session) -> Bool {
     let now = configuration.clock.now()
-    return isExpired(session, now: now) || isIdle(session, now: now)
-  }
-
-  func isExpired(_ session: Session, now: Int64? = nil) -> Bool {
-    (now ?? configuration.clock.now()) >= session.expiresAtMs
-  }
-
-  func isIdle(_ session: Session, now: Int64? = nil) -> Bool {
-    session.idleTimeoutSeconds > 0
-      && (now ?? configuration.clock.now()) - session.lastActivityAtMs >= Int64(session.idleTimeoutSeconds) * 1000
+    return session.hasExpired(at: now) || session.isIdle(at: now)
   }
 
   /// Writes a session's record; a failure is logged (the record on disk stays the previous one).

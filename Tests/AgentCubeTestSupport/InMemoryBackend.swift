@@ -97,8 +97,7 @@ public actor InMemoryBackend: SessionBackend {
 
   private func isLive(_ session: Session) -> Bool {
     let now = wallClock.now()
-    let idle = session.idleTimeoutSeconds > 0 && now - session.lastActivityAtMs >= Int64(session.idleTimeoutSeconds) * 1000
-    return now < session.expiresAtMs && !idle
+    return !session.hasExpired(at: now) && !session.isIdle(at: now)
   }
 }
 
