@@ -93,13 +93,13 @@ struct DaemonLifecycleEndToEndTests {
       ).succeeded(as: CLISession.self)
       #expect(created.status == "running")
 
-      try await eventually(.seconds(20), every: .milliseconds(100), "session get to fail with NOT_FOUND") {
+      try await eventually(every: .milliseconds(100), "session get to fail with NOT_FOUND") {
         try await fixture.cli(["session", "get", created.id]).exitCode == 15
       }
       // Not only hidden: the reaper ends the sandbox and removes its files and record.
       let sandbox = "\(fixture.stateDirectory)/sandboxes/\(created.id)"
       let record = "\(fixture.stateDirectory)/sessions/\(created.id).json"
-      try await eventually(.seconds(20), every: .milliseconds(100), "the reaper to end the sandbox") {
+      try await eventually(every: .milliseconds(100), "the reaper to end the sandbox") {
         !fixture.recordedSandboxIsRunning(created.id) && !FileManager.default.fileExists(atPath: sandbox) && !FileManager.default.fileExists(atPath: record)
       }
       let list = try await fixture.cli(["session", "list", "--json"]).succeeded(as: CLISessionList.self)
@@ -134,7 +134,7 @@ struct DaemonLifecycleEndToEndTests {
       let create = try fixture.startCLI(["session", "create", "--image", DaemonFixture.slowEchoImage, "--json"])
       // The sandbox directory exists from the moment the backend starts the sandbox.
       let sandboxes = fixture.stateDirectory + "/sandboxes"
-      try await eventually(.seconds(20), "the create to reach the backend") {
+      try await eventually("the create to reach the backend") {
         !((try? FileManager.default.contentsOfDirectory(atPath: sandboxes)) ?? []).isEmpty
       }
       let signalled = ContinuousClock.now
@@ -165,7 +165,7 @@ struct DaemonLifecycleEndToEndTests {
       let second = try TestProcess.start(
         try BuiltProducts.executable("agentcubed"), arguments, outputPrefix: fixture.directory.file("second"))
       // Either it exits (right) or it serves (wrong); wait for one of the two.
-      try await eventually(.seconds(30), "the second daemon to exit or serve") {
+      try await eventually("the second daemon to exit or serve") {
         if !second.isRunning { return true }
         return try await fixture.cli(["health"], server: "unix:\(secondSocket)", token: .none).exitCode == 0
       }

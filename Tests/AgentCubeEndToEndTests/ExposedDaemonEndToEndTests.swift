@@ -84,7 +84,7 @@ struct ExposedDaemonEndToEndTests {
           "AGENTCUBE_CA_FILE": ca.certificate, "AGENTCUBE_CLIENT_CERT": agent.certificate, "AGENTCUBE_CLIENT_KEY": agent.key,
         ])
       #expect(byEnvironment.exitCode == 0, "\(byEnvironment)")
-      try await eventually(.seconds(20), "the call's log line") {
+      try await eventually("the call's log line") {
         daemon.stderr.split(separator: "\n").contains { $0.contains("ListSessions") && $0.contains("tls.client_subject=CN=agent-7,O=Example") }
       }
 

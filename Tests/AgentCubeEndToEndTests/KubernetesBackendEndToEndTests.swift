@@ -33,6 +33,11 @@ struct KubernetesBackendEndToEndTests {
     func sandboxNames(in namespace: String) -> [String] {
       cluster.emulator.sandboxNames(namespace: namespace)
     }
+
+    /// The Sandbox deletes the emulator answered with 200, in the order it answered them.
+    func successfulSandboxDeletes() -> [RequestRecord] {
+      cluster.emulator.recentRequests.filter { $0.route == .sandboxesDelete && $0.status == 200 }
+    }
   }
 
   static func with(
@@ -89,7 +94,7 @@ struct KubernetesBackendEndToEndTests {
       let delete = try await f.cli(["session", "delete", session.id], as: alice)
       #expect(delete.exitCode == 0, "\(delete)")
       #expect(f.sandboxNames(in: "team-a").isEmpty, "the Sandbox is gone")
-      let deletes = f.cluster.emulator.recentRequests.filter { $0.route == .sandboxesDelete && $0.status == 200 }
+      let deletes = f.successfulSandboxDeletes()
       #expect(deletes.map(\.user) == [alice.user.username], "deleted with the caller's token: \(deletes)")
       let after = try await f.cli(["session", "get", session.id], as: alice)
       #expect(after.exitCode == 15, "NOT_FOUND: \(after)")
@@ -130,7 +135,7 @@ struct KubernetesBackendEndToEndTests {
       #expect(failed.stderr.contains("PodFailed"), "\(failed)")
       let stuck = try await f.cli(["session", "create", "--image", "registry/never-ready:1", "--timeout", "3"], as: alice)
       #expect(stuck.exitCode == 14 || stuck.exitCode == 24, "DEADLINE_EXCEEDED: \(stuck)")
-      try await eventually(.seconds(20), every: .milliseconds(100), "the half-made Sandboxes to be deleted") {
+      try await eventually(every: .milliseconds(100), "the half-made Sandboxes to be deleted") {
         f.sandboxNames(in: "team-a").isEmpty
       }
     }
@@ -151,20 +156,20 @@ extension KubernetesBackendEndToEndTests {
         let first = try await f.cli(["session", "create", "--image", "agentcube/sshd:test", "--json"], as: alice)
           .succeeded(as: CLISession.self)
         // The other replica sees it within a watch event.
-        try await eventually(.seconds(20), every: .milliseconds(50), "the second replica to see the session") {
+        try await eventually(every: .milliseconds(50), "the second replica to see the session") {
           try await second.cli(["session", "get", first.id], token: .literal(alice.token)).exitCode == 0
         }
         let other = try await second.cli(
           ["session", "create", "--image", "agentcube/sshd:test", "--json"], token: .literal(alice.token)
         ).succeeded(as: CLISession.self)
-        try await eventually(.seconds(20), every: .milliseconds(50), "the first replica to list both") {
+        try await eventually(every: .milliseconds(50), "the first replica to list both") {
           let list = try await f.cli(["session", "list", "--json"], as: alice)
           return Set((try? list.succeeded(as: CLISessionList.self).sessions.map(\.id)) ?? []) == [first.id, other.id]
         }
         // Each deletes the other's.
         #expect(try await second.cli(["session", "delete", first.id], token: .literal(alice.token)).exitCode == 0)
         #expect(try await f.cli(["session", "delete", other.id], as: alice).exitCode == 0)
-        try await eventually(.seconds(20), every: .milliseconds(50), "both replicas to forget both") {
+        try await eventually(every: .milliseconds(50), "both replicas to forget both") {
           let one = try await f.cli(["session", "list", "--json"], as: alice)
           let two = try await second.cli(["session", "list", "--json"], token: .literal(alice.token))
           return (try? one.succeeded(as: CLISessionList.self).sessions.isEmpty) == true
@@ -199,10 +204,11 @@ extension KubernetesBackendEndToEndTests {
       // Renewed to end a second from now, however long the create took.
       let renew = try await f.cli(["session", "renew", session.id, "--ttl", "1"], as: alice)
       #expect(renew.exitCode == 0, "\(renew)")
-      try await eventually(.seconds(30), every: .milliseconds(100), "the expired session's Sandbox to go") {
-        f.sandboxNames(in: "team-a").isEmpty
+      // The emulator logs a request once it has answered it, which is after the Sandbox went: both are waited for.
+      try await eventually(every: .milliseconds(100), "the expired session's Sandbox to go") {
+        f.sandboxNames(in: "team-a").isEmpty && !f.successfulSandboxDeletes().isEmpty
       }
-      let deletes = f.cluster.emulator.recentRequests.filter { $0.route == .sandboxesDelete && $0.status == 200 }
+      let deletes = f.successfulSandboxDeletes()
       #expect(deletes.map(\.user) == [KubernetesCluster.server.user.username], "\(deletes)")
       #expect(try await f.cli(["session", "get", session.id], as: alice).exitCode == 15)
     }
@@ -215,10 +221,11 @@ extension KubernetesBackendEndToEndTests {
       let session = try await f.cli(
         ["session", "create", "--image", "agentcube/sshd:test", "--idle-timeout", "1", "--ttl", "600", "--json"], as: alice
       ).succeeded(as: CLISession.self)
-      try await eventually(.seconds(30), every: .milliseconds(100), "the idle session's Sandbox to go") {
-        f.sandboxNames(in: "team-a").isEmpty
+      // The emulator logs a request once it has answered it, which is after the Sandbox went: both are waited for.
+      try await eventually(every: .milliseconds(100), "the idle session's Sandbox to go") {
+        f.sandboxNames(in: "team-a").isEmpty && !f.successfulSandboxDeletes().isEmpty
       }
-      let deletes = f.cluster.emulator.recentRequests.filter { $0.route == .sandboxesDelete && $0.status == 200 }
+      let deletes = f.successfulSandboxDeletes()
       #expect(deletes.map(\.user) == [KubernetesCluster.server.user.username], "\(deletes)")
       #expect(try await f.cli(["session", "get", session.id], as: alice).exitCode == 15)
     }
@@ -274,7 +281,7 @@ extension KubernetesBackendEndToEndTests {
       for id in [kept.id, session.id] {
         #expect(try await f.cli(["session", "delete", id], as: alice).exitCode == 0)
       }
-      try await eventually(.seconds(20), every: .milliseconds(100), "both Sandboxes to be gone") {
+      try await eventually(every: .milliseconds(100), "both Sandboxes to be gone") {
         f.sandboxNames(in: "team-a").isEmpty
       }
     }

@@ -64,7 +64,7 @@ struct SSHTunnelEndToEndTests {
 
       // An interactive-style session stays open through the tunnel until the sandbox goes away.
       let open = try ssh.start(session, "echo started; exec sleep 600", name: "open")
-      try await eventually(.seconds(20), "the open ssh session to start") {
+      try await eventually("the open ssh session to start") {
         open.stdout == "started\n" || !open.isRunning
       }
       try #require(open.isRunning, "ssh ended early: \(open.stderr)")
@@ -80,7 +80,7 @@ struct SSHTunnelEndToEndTests {
       print(
         "delete took \(delete.duration); the open ssh ended with \(ended.termination)"
           + " \(ContinuousClock.now - deleted) after delete began")
-      try await eventually(.seconds(20), "the ProxyCommand's agentcube tunnel to exit") {
+      try await eventually("the ProxyCommand's agentcube tunnel to exit") {
         tunnelProcesses(for: session.id).isEmpty
       }
       #expect(!fixture.recordedSandboxIsRunning(session.id), "the sandbox still runs")
@@ -158,7 +158,7 @@ struct SSHTunnelEndToEndTests {
       let ssh = try await OpenSSH(fixture: fixture)
       let session = try await ssh.createSession()
       let forward = try fixture.startCLI(["port-forward", session.id, "22"])
-      try await eventually(.seconds(20), "port-forward to listen") {
+      try await eventually("port-forward to listen") {
         listeningPort(forward.stderr) != nil || !forward.isRunning
       }
       let port = listeningPort(forward.stderr) ?? 0
@@ -178,7 +178,7 @@ struct SSHTunnelEndToEndTests {
         "/usr/bin/ssh",
         ssh.commonOptions + ["-p", "\(port)", "\(session.sshUser)@127.0.0.1", "echo started; exec sleep 600"],
         outputPrefix: fixture.directory.file("ssh-open"))
-      try await eventually(.seconds(20), "the open ssh session to start") {
+      try await eventually("the open ssh session to start") {
         open.stdout == "started\n" || !open.isRunning
       }
       try #require(open.isRunning, "ssh ended early: \(open.stderr)")

@@ -110,7 +110,7 @@ struct SandboxSecurityTests {
       let abstractName = "agentcube-test-\(UInt32.random(in: 0...UInt32.max))"
       let abstract = try HostListener(abstractName: abstractName)
       defer { abstract.close() }
-      try await eventually(.seconds(20), "the victim's web server to listen") {
+      try await eventually("the victim's web server to listen") {
         let check = try await ssh.run(victim, "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", 9000), 1)'")
         return check.exitCode == 0
       }
@@ -203,7 +203,7 @@ struct SandboxSecurityTests {
 
       let memory = try await ssh.run(small, "python3 -c 'b = bytearray(\(limits.memory * 2)); print(len(b))'")
       #expect(memory.exitCode != 0 && memory.stdout.isEmpty, "allocating twice the limit worked: \(memory)")
-      try await eventually(.seconds(20), "the OOM kill in the session's status") {
+      try await eventually("the OOM kill in the session's status") {
         let got = try await fixture.cli(["session", "get", small.id, "--json"]).succeeded(as: CLISession.self)
         return got.statusMessage.contains("out of memory") && got.status == "running"
       }
@@ -259,7 +259,7 @@ struct SandboxSecurityTests {
       #expect(first.isRunning)
       let health = try await fixture.cli(["health"], token: .none)
       #expect(health.exitCode == 0, "\(health)")
-      try await eventually(.seconds(20), "the sandbox's files to be removed") {
+      try await eventually("the sandbox's files to be removed") {
         !FileManager.default.fileExists(atPath: "\(fixture.stateDirectory)/sandboxes/\(session.id)")
       }
       let stopped = try await first.stop(timeout: .seconds(20))
@@ -285,7 +285,7 @@ struct SandboxSecurityTests {
       #expect(zombieChildren(of: daemon.pid).isEmpty, "zombies: \(zombieChildren(of: daemon.pid))")
       let mountinfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
       #expect(!mountinfo.contains(fixture.stateDirectory), "a workspace is still mounted")
-      try await eventually(.seconds(20), "the sandbox directories to go") {
+      try await eventually("the sandbox directories to go") {
         ((try? FileManager.default.contentsOfDirectory(atPath: fixture.stateDirectory + "/sandboxes")) ?? ["?"]).isEmpty
       }
       for controller in ["memory", "pids", "cpu"] {

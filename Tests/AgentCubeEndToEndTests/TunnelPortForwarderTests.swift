@@ -77,7 +77,7 @@ struct TunnelPortForwarderTests {
           }
         }
         // Once the first connection is gone, its slot is free again.
-        try await eventually(.seconds(20), "a connection after the first one is served") {
+        try await eventually("a connection after the first one is served") {
           try await exchange(port: port, ByteBuffer(string: "third\n")) == ByteBuffer(string: "third\n")
         }
       }

@@ -52,13 +52,13 @@ struct CurlHTTPStreamTests {
         let response = try await f.http.stream(request, tls: f.serverAPI.tls)
         for try await _ in response {}
       }
-      try await eventually(.seconds(10), "the watch to open") { f.emulator.openWatches == 1 }
+      try await eventually("the watch to open") { f.emulator.openWatches == 1 }
       reader.cancel()
       let outcome = await reader.result
       #expect(throws: CancellationError.self) { try outcome.get() }
       // The emulator notices a closed connection when it next writes to it: bookmarks make it write.
       // Long before the watch's own end (600 s): the transfer was aborted, not left to run.
-      try await eventually(.seconds(20), "the server to see the connection go") {
+      try await eventually("the server to see the connection go") {
         f.emulator.sendBookmarks()
         return f.emulator.openWatches == 0
       }

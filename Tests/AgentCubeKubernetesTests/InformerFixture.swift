@@ -146,11 +146,11 @@ struct InformerFixture {
   /// the open one; returns once the informer has failed to watch again at least once. ``release()`` lets watches through.
   func holdWatches(_ informer: SandboxInformer) async throws {
     // A watch open first, so that there is one to cut.
-    try await eventually(.seconds(10), "the informer's watch to open") { emulator.openWatches >= 1 }
+    try await eventually("the informer's watch to open") { emulator.openWatches >= 1 }
     let before = informer.statistics.reconnects
     emulator.inject(.status(503), on: .route(.sandboxesWatch))
     emulator.cutWatches()
-    try await eventually(.seconds(10), "the informer to fail to watch") { informer.statistics.reconnects >= before + 2 }
+    try await eventually("the informer to fail to watch") { informer.statistics.reconnects >= before + 2 }
   }
 
   func release() { emulator.clearFaults() }

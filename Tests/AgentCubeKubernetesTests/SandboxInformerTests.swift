@@ -37,11 +37,11 @@ struct SandboxInformerTests {
         let recorder = StreamRecorder(informer.changes(namespace: "team-a", name: "s1"))
         let created = try await f.create("s1")
         let updated = try await f.update(created) { $0.metadata.annotations = ["note": "changed"] }
-        try await eventually(.seconds(10), "the update to be cached") {
+        try await eventually("the update to be cached") {
           informer.object(namespace: "team-a", name: "s1")?.metadata.annotations?["note"] == "changed"
         }
         let deleted = try await f.delete("s1")
-        try await eventually(.seconds(10), "the delete to be seen") { recorder.recorded.count == 3 }
+        try await eventually("the delete to be seen") { recorder.recorded.count == 3 }
         #expect(informer.object(namespace: "team-a", name: "s1") == nil)
         let versions = recorder.recorded.map { $0?.metadata.resourceVersion }
         #expect(versions == [created.metadata.resourceVersion, updated.metadata.resourceVersion, nil], "\(versions)")
@@ -50,10 +50,10 @@ struct SandboxInformerTests {
         // A consumer that stops iterating is unregistered.
         #expect(informer.subscriberCount == 1)
         await recorder.stop()
-        try await eventually(.seconds(10), "the subscriber to be gone") { informer.subscriberCount == 0 }
+        try await eventually("the subscriber to be gone") { informer.subscriberCount == 0 }
         // A change stream starts with the cached state.
         let present = try await f.create("s2")
-        try await eventually(.seconds(10), "s2 to be cached") {
+        try await eventually("s2 to be cached") {
           informer.object(namespace: "team-a", name: "s2") != nil
         }
         var iterator = informer.changes(namespace: "team-a", name: "s2").makeAsyncIterator()
@@ -73,7 +73,7 @@ struct SandboxInformerTests {
         try await f.delete("s1")
         try await f.update(s2) { $0.metadata.annotations = ["while": "cut"] }
         f.release()
-        try await eventually(.seconds(10), "the missed changes to arrive") {
+        try await eventually("the missed changes to arrive") {
           Self.names(informer) == ["team-a/s2"]
             && informer.object(namespace: "team-a", name: "s2")?.metadata.annotations?["while"] == "cut"
         }
@@ -95,17 +95,17 @@ struct SandboxInformerTests {
         try await f.update(s2) { $0.metadata.annotations = ["after": "compaction"] }
         f.emulator.compact()
         f.release()
-        try await eventually(.seconds(10), "the list after 410 to replace the cache") {
+        try await eventually("the list after 410 to replace the cache") {
           informer.statistics.relistsAfterExpiry == 1
         }
-        try await eventually(.seconds(10), "the cache to match the server") {
+        try await eventually("the cache to match the server") {
           Self.names(informer) == ["team-a/s2", "team-a/s3"]
             && informer.object(namespace: "team-a", name: "s2")?.metadata.annotations?["after"] == "compaction"
         }
         #expect(informer.statistics.lists == 2)
         // Watching again from the new list works.
         try await f.create("s4")
-        try await eventually(.seconds(10), "s4 to be cached") {
+        try await eventually("s4 to be cached") {
           informer.object(namespace: "team-a", name: "s4") != nil
         }
       }
@@ -121,7 +121,7 @@ struct SandboxInformerTests {
           written.append(
             try await f.create(F.sandbox("s\(index)", annotations: ["note": note, "index": "\(index)"])))
         }
-        try await eventually(.seconds(10), "every event to be reassembled") { informer.objects().count == 3 }
+        try await eventually("every event to be reassembled") { informer.objects().count == 3 }
         #expect(informer.objects() == written)
         #expect(informer.statistics.reconnects == 0)
       }
@@ -136,7 +136,7 @@ struct SandboxInformerTests {
         for index in 1...3 { try await f.create("other\(index)", labels: ["managed-by": "someone-else"]) }
         f.emulator.sendBookmarks()
         let latest = String(f.emulator.resourceVersion)
-        try await eventually(.seconds(10), "the bookmark to move the resume point") {
+        try await eventually("the bookmark to move the resume point") {
           informer.resumePoint(namespace: nil) == latest
         }
         #expect(latest != listed)
@@ -147,7 +147,7 @@ struct SandboxInformerTests {
         f.emulator.compact()
         f.release()
         try await f.create("s1")
-        try await eventually(.seconds(10), "s1 to arrive on the resumed watch") {
+        try await eventually("s1 to arrive on the resumed watch") {
           informer.object(namespace: "team-a", name: "s1") != nil
         }
         let statistics = informer.statistics
@@ -159,9 +159,9 @@ struct SandboxInformerTests {
   @Test func aWatchEndsCleanlyAfterTimeoutSecondsAndIsResumed() async throws {
     try await F.with { f in
       try await f.withInformer(F.configuration(watchTimeoutSeconds: 1)) { informer in
-        try await eventually(.seconds(10), "two watches to time out") { informer.statistics.watchTimeouts >= 2 }
+        try await eventually("two watches to time out") { informer.statistics.watchTimeouts >= 2 }
         try await f.create("s1")
-        try await eventually(.seconds(10), "s1 to be cached") {
+        try await eventually("s1 to be cached") {
           informer.object(namespace: "team-a", name: "s1") != nil
         }
         let statistics = informer.statistics
@@ -177,17 +177,17 @@ struct SandboxInformerTests {
       await f.emulator.refuseConnections()
       try await f.withInformer(synced: false) { informer in
         #expect(await informer.waitUntilSynced(timeout: .milliseconds(300)) == false)
-        try await eventually(.seconds(10), "the informer to retry") { informer.statistics.reconnects >= 2 }
+        try await eventually("the informer to retry") { informer.statistics.reconnects >= 2 }
         try await f.emulator.acceptConnections()
         #expect(await informer.waitUntilSynced(timeout: .seconds(10)))
         #expect(Self.names(informer) == ["team-a/s0"])
         // Down again, with a watch open this time.
         await f.emulator.refuseConnections()
         let reconnects = informer.statistics.reconnects
-        try await eventually(.seconds(10), "the informer to retry") { informer.statistics.reconnects >= reconnects + 2 }
+        try await eventually("the informer to retry") { informer.statistics.reconnects >= reconnects + 2 }
         try await f.emulator.acceptConnections()
         try await f.create("s1")
-        try await eventually(.seconds(10), "s1 to be cached after the outage") {
+        try await eventually("s1 to be cached after the outage") {
           informer.object(namespace: "team-a", name: "s1") != nil
         }
       }
@@ -201,7 +201,7 @@ struct SandboxInformerTests {
       try await f.withInformer(configuration, token: F.namespacedServer.token) { informer in
         #expect(Self.names(informer) == ["team-a/before", "team-b/before"])
         for namespace in ["team-c", "team-a", "team-b"] { try await f.create("after", namespace: namespace) }
-        try await eventually(.seconds(10), "both namespaces' watches to deliver") {
+        try await eventually("both namespaces' watches to deliver") {
           Self.names(informer) == ["team-a/after", "team-a/before", "team-b/after", "team-b/before"]
         }
         // The product's own write outside the watched namespaces is not cached.
@@ -236,7 +236,7 @@ struct SandboxInformerTests {
         #expect(informer.object(namespace: "team-a", name: "s1") == second)
         f.release()
         let latest = try #require(second.metadata.resourceVersion)
-        try await eventually(.seconds(10), "the watch to catch up") { informer.resumePoint(namespace: nil) == latest }
+        try await eventually("the watch to catch up") { informer.resumePoint(namespace: nil) == latest }
         #expect(informer.object(namespace: "team-a", name: "s1") == second)
         #expect(informer.statistics.staleEventsIgnored >= 2)
         await recorder.stop()
@@ -258,12 +258,12 @@ struct SandboxInformerTests {
         #expect(informer.object(namespace: "team-a", name: "s1") == nil)
         f.release()
         let latest = try #require(deleted.metadata.resourceVersion)
-        try await eventually(.seconds(10), "the watch to catch up") { informer.resumePoint(namespace: nil) == latest }
+        try await eventually("the watch to catch up") { informer.resumePoint(namespace: nil) == latest }
         #expect(informer.object(namespace: "team-a", name: "s1") == nil)
         #expect(informer.statistics.staleEventsIgnored >= 1)
         // A new object of the same name is genuinely newer.
         let again = try await f.create("s1")
-        try await eventually(.seconds(10), "the new s1 to be cached") {
+        try await eventually("the new s1 to be cached") {
           informer.object(namespace: "team-a", name: "s1")?.metadata.uid == again.metadata.uid
         }
         await recorder.stop()
@@ -277,7 +277,7 @@ struct SandboxInformerTests {
     try await F.with { f in
       try await f.withInformer(F.configuration(maxEventBytes: 4096)) { informer in
         let big = try await f.create(F.sandbox("big", annotations: ["blob": String(repeating: "x", count: 8192)]))
-        try await eventually(.seconds(10), "the list after the error to bring it") {
+        try await eventually("the list after the error to bring it") {
           let cached = informer.object(namespace: "team-a", name: "big")
           return cached?.metadata.resourceVersion == big.metadata.resourceVersion
             && cached?.metadata.annotations?["blob"]?.count == 8192
@@ -286,7 +286,7 @@ struct SandboxInformerTests {
         #expect(statistics.reconnects >= 1 && statistics.lists == 2, "\(statistics)")
         // And the watch works again afterwards.
         try await f.create("small")
-        try await eventually(.seconds(10), "small to be cached") {
+        try await eventually("small to be cached") {
           informer.object(namespace: "team-a", name: "small") != nil
         }
       }
@@ -302,7 +302,7 @@ struct SandboxInformerTests {
         let cached = try #require(informer.object(namespace: "team-a", name: "s1"))
         #expect(cached.apiVersion == "agents.x-k8s.io/v1alpha1" && cached.spec.replicas == 1, "\(cached)")
         try await f.create("s2")
-        try await eventually(.seconds(10), "s2 to be cached") {
+        try await eventually("s2 to be cached") {
           informer.object(namespace: "team-a", name: "s2")?.apiVersion == "agents.x-k8s.io/v1alpha1"
         }
       }
@@ -322,7 +322,7 @@ struct SandboxInformerTests {
       f.emulator.tokens.add(record)
       try await f.withInformer(token: record.token, synced: false) { informer in
         #expect(await informer.waitUntilSynced(timeout: .milliseconds(300)) == false)
-        try await eventually(.seconds(10), "the informer to retry") { informer.statistics.reconnects >= 2 }
+        try await eventually("the informer to retry") { informer.statistics.reconnects >= 2 }
         var granted = record
         granted.permissions = F.server.permissions
         f.emulator.tokens.add(granted)

@@ -83,10 +83,11 @@ let helloImage = LocalImage.command(
     """,
   ], port: 8080, readiness: .tcp)
 
-func soon() -> ContinuousClock.Instant { .now + .seconds(15) }
+/// A create's deadline in tests: the server's own default start timeout, a hang guard (a busy machine is slow).
+func soon() -> ContinuousClock.Instant { .now + .seconds(60) }
 
 /// Polls `condition` until it holds or `limit` passes; returns whether it held.
-func eventually(within limit: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+func eventually(within limit: Duration = .seconds(60), _ condition: () async throws -> Bool) async rethrows -> Bool {
   let deadline = ContinuousClock.now + limit
   while ContinuousClock.now < deadline {
     if try await condition() { return true }

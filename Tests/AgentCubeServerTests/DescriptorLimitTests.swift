@@ -66,7 +66,7 @@ import Testing
 
     // Places given back are given again: Health on a fresh connection.
     for raw in open { await raw.close() }
-    try await eventually(.seconds(20), "Health on a fresh connection") {
+    try await eventually("Health on a fresh connection") {
       try await fixture.cli(["health"], token: .none, timeout: .seconds(10)).exitCode == 0
     }
     #expect(!daemon.stderr.contains("Too many open files"))

@@ -53,7 +53,7 @@ import Testing
       #expect(try await raw.readFrame() == nil, "closed after the GOAWAY")
       #expect(try await probe.next() == "cancelled")
       await raw.close()
-      try await eventually(.seconds(20), "the server released the connection") { server.transport.connectionCount == 0 }
+      try await eventually("the server released the connection") { server.transport.connectionCount == 0 }
     }
   }
 
@@ -134,7 +134,7 @@ import Testing
       #expect(response.code == .ok)
       #expect(try HealthCheckResponse(protobuf: response.message).version == "finished")
       await connection.close()
-      try await eventually(.seconds(20), "the server released the connection") { server.transport.connectionCount == 0 }
+      try await eventually("the server released the connection") { server.transport.connectionCount == 0 }
     }
   }
 }

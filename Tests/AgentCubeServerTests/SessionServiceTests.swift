@@ -186,7 +186,7 @@ import Testing
         let idle = try await alice.createSession(.init(image: "echo", ttlSeconds: 600, idleTimeoutSeconds: 1)).session
         let kept = try await alice.createSession(.init(image: "echo", ttlSeconds: 600, idleTimeoutSeconds: 0)).session
         for id in [short.id, idle.id] {
-          try await eventually(.seconds(20), "session \(id) reaped") {
+          try await eventually("session \(id) reaped") {
             do {
               _ = try await alice.getSession(.init(sessionID: id))
               return false

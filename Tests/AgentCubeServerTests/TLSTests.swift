@@ -36,7 +36,7 @@ struct TLSTests {
     }
 
     func connectionsDrain() async throws {
-      try await eventually(.seconds(20), "every connection closed") { server.transport.connectionCount == 0 }
+      try await eventually("every connection closed") { server.transport.connectionCount == 0 }
     }
   }
 

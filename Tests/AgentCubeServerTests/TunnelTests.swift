@@ -32,7 +32,7 @@ import Testing
       #expect(echoed == "hello through the tunnel\n")
       let after = try await alice.getSession(.init(sessionID: session.id)).session
       #expect(after.lastActivityAtMs >= before)
-      try await eventually(.seconds(20), "the tunnel's connection closed") { server.server.connectionCount == connections }
+      try await eventually("the tunnel's connection closed") { server.server.connectionCount == connections }
     }
   }
 
@@ -57,7 +57,7 @@ import Testing
         try await bob.withTunnel(sessionID: bobs.id) { _ in }
       }
       // The place comes back when the server sees the tunnel end, on its own loop: retry, bounded.
-      try await eventually(.seconds(20), "a tunnel opened after the first one closed") {
+      try await eventually("a tunnel opened after the first one closed") {
         do {
           try await alice.withTunnel(sessionID: session.id) { _ in }
           return true
@@ -183,7 +183,7 @@ import Testing
           while try await iterator.next() != nil {}
         }
       }
-      try await eventually(.seconds(20), "no tunnel connection left") { server.server.connectionCount == connections }
+      try await eventually("no tunnel connection left") { server.server.connectionCount == connections }
     }
   }
 
@@ -209,7 +209,7 @@ import Testing
           } catch {}
         }
       }
-      try await eventually(.seconds(20), "server keeps no connection for the dead tunnel") {
+      try await eventually("server keeps no connection for the dead tunnel") {
         server.server.connectionCount == connections
       }
     }

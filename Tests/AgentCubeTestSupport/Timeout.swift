@@ -18,9 +18,10 @@ public func withTimeout<T: Sendable>(
   }
 }
 
-/// Polls `condition` until it holds or `timeout` passes (for state owned by other processes).
+/// Polls `condition` until it holds or `timeout` passes (for state owned by other processes). The
+/// default is a hang guard, not an expectation of speed: a busy CI machine may take many seconds.
 public func eventually(
-  _ timeout: Duration = .seconds(10), every interval: Duration = .milliseconds(50), _ what: String,
+  _ timeout: Duration = .seconds(60), every interval: Duration = .milliseconds(50), _ what: String,
   _ condition: @Sendable () async throws -> Bool
 ) async throws {
   let deadline = ContinuousClock.now + timeout
@@ -29,4 +30,9 @@ public func eventually(
     try await Task.sleep(for: interval)
   }
   throw TimedOut(description: "\(what) did not happen within \(timeout)")
+}
+
+/// ``eventually(_:every:_:_:)`` with the default hang guard and polling interval.
+public func eventually(_ what: String, _ condition: @Sendable () async throws -> Bool) async throws {
+  try await eventually(.seconds(60), every: .milliseconds(50), what, condition)
 }

@@ -31,7 +31,7 @@ struct SandboxControllerTests {
       let created = try await f.request(
         F.sandboxes, bearer: F.admin.token, body: F.sandbox("s1", image: "debian:12", sshKey: publicKey))
       #expect(created.status == 201, "\(created)")
-      try await eventually(.seconds(20), "Ready=True") {
+      try await eventually("Ready=True") {
         f.emulator.sandbox(namespace: "team-a", name: "s1")?["status"]["conditions"].array?.contains {
           $0["type"] == "Ready" && $0["status"] == "True"
         } ?? false
@@ -84,7 +84,7 @@ struct SandboxControllerTests {
       #expect(f.emulator.controller.runningDaemons == 1)
       let deleted = try await f.request(F.sandboxes + "/s1", method: "DELETE", bearer: F.admin.token)
       #expect(deleted.status == 200)
-      try await eventually(.seconds(10), "the pod and its sshd to go") {
+      try await eventually("the pod and its sshd to go") {
         f.emulator.pod(namespace: "team-a", name: "s1") == nil && f.emulator.controller.runningDaemons == 0
       }
       let closed = try await TestProcess.run(

@@ -22,7 +22,7 @@ struct WatchTests {
         // A timeout no busy machine reaches before the events: the clean end is tested on its own.
         F.sandboxes + "?watch=1&resourceVersion=\(list.resourceVersion)&allowWatchBookmarks=true&timeoutSeconds=120",
         bearer: F.admin.token)
-      try await eventually(.seconds(10), "the watch to open") { f.emulator.openWatches == 1 }
+      try await eventually("the watch to open") { f.emulator.openWatches == 1 }
       _ = try await f.request(F.sandboxes, bearer: F.admin.token, body: F.sandbox("s1"))
       _ = try await f.request(
         F.sandboxes + "/s1", method: "PATCH", bearer: F.admin.token, body: #"{"metadata":{"labels":{"a":"b"}}}"#,
@@ -49,7 +49,7 @@ struct WatchTests {
       // The final chunk comes: curl exits 0, and the emulator holds no watch.
       let result = try await watch.result(timeout: .seconds(20))
       #expect(result.exitCode == 0, "\(result)")
-      try await eventually(.seconds(10), "the emulator to forget the watch") { f.emulator.openWatches == 0 }
+      try await eventually("the emulator to forget the watch") { f.emulator.openWatches == 0 }
     }
   }
 
@@ -94,7 +94,7 @@ struct WatchTests {
   @Test func cutWatchesCloseTheStreamAbruptly() async throws {
     try await F.with(tokens: [F.admin], configure: SandboxAPITests.apiOnly) { f in
       let watch = try f.stream(F.sandboxes + "?watch=true", bearer: F.admin.token)
-      try await eventually(.seconds(10), "the watch to open") { f.emulator.openWatches == 1 }
+      try await eventually("the watch to open") { f.emulator.openWatches == 1 }
       #expect(f.emulator.cutWatches() == 1)
       let result = try await watch.result(timeout: .seconds(10))
       #expect(result.exitCode == 18, "\(result)")  // CURLE_PARTIAL_FILE: no final chunk
