@@ -9,7 +9,7 @@ import Testing
 /// What every backend must do alike, driven through the real server and SDK over a Unix socket:
 /// the session lifecycle, paging, expiry and idle time by the backend's clock, activity, tunnels
 /// and errors. Each test gets a fresh backend on a manual clock.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(10)))
 struct BackendConformanceTests {
   static let backends: [BackendUnderTest] = [.memory, .local, .kubernetes]
 

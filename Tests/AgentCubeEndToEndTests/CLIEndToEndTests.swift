@@ -6,7 +6,7 @@ import Testing
 @Suite(
   "agentcube against a running agentcubed",
   .enabled(if: EndToEnd.hasSocat, "the test image runs /usr/bin/socat"),
-  .timeLimit(.minutes(3))
+  .timeLimit(.minutes(10))
 )
 struct CLIEndToEndTests {
   @Test("health answers as text and as JSON, with or without a token")

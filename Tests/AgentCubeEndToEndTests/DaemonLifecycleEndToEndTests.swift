@@ -8,7 +8,7 @@ import Testing
 @Suite(
   "agentcubed lifecycle",
   .enabled(if: EndToEnd.hasSocat, "the test image runs /usr/bin/socat"),
-  .timeLimit(.minutes(3))
+  .timeLimit(.minutes(10))
 )
 struct DaemonLifecycleEndToEndTests {
   @Test("the first run writes a 0600 development token that is never logged, and keeps it across restarts")

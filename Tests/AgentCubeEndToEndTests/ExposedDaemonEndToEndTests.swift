@@ -5,7 +5,7 @@ import Testing
 
 /// `agentcubed` as operators expose it: TLS and mutual TLS on TCP, the refusal of plain TCP off
 /// loopback, the Unix socket's mode and group; driven by `agentcube` through the same flags.
-@Suite("agentcubed exposed: TLS, mutual TLS, socket permissions", .timeLimit(.minutes(3)))
+@Suite("agentcubed exposed: TLS, mutual TLS, socket permissions", .timeLimit(.minutes(10)))
 struct ExposedDaemonEndToEndTests {
   @Test("plain TCP on a non-loopback address is refused unless --allow-insecure-tcp")
   func plainTCPOffLoopback() async throws {

@@ -10,7 +10,7 @@ import Testing
 @Suite(
   "agentcubed --backend kubernetes",
   .enabled(if: EndToEnd.canRunOpenSSH, "needs root, sshd and the OpenSSH client"),
-  .timeLimit(.minutes(3))
+  .timeLimit(.minutes(10))
 )
 struct KubernetesBackendEndToEndTests {
   struct Fixture {

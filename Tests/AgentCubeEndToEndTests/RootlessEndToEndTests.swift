@@ -9,7 +9,7 @@ import Testing
   "agentcubed without root",
   .enabled(if: geteuid() == 0 && EndToEnd.hasSocat, "the test drops from root to nobody; the image runs socat"),
   .enabled(if: access("/usr/sbin/runc", X_OK) == 0 && access("/usr/bin/setpriv", X_OK) == 0, "needs runc and setpriv"),
-  .timeLimit(.minutes(2))
+  .timeLimit(.minutes(10))
 )
 struct RootlessEndToEndTests {
   @Test("Health says partly isolated and why; command images run in a one-uid user namespace with seccomp; the default image is refused with the reason")

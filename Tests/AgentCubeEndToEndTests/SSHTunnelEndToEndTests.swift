@@ -9,7 +9,7 @@ import Testing
   "ssh, sftp and port-forward through agentcube tunnels",
   .enabled(if: EndToEnd.canRunOpenSSH, "needs root, bubblewrap, sshd and the OpenSSH client"),
   .enabled(if: access("/usr/bin/sftp", X_OK) == 0, "needs sftp"),
-  .timeLimit(.minutes(3))
+  .timeLimit(.minutes(10))
 )
 struct SSHTunnelEndToEndTests {
   @Test("session create --ssh-user: SSH lets that account in, which owns the workspace; a bad name is INVALID_ARGUMENT")

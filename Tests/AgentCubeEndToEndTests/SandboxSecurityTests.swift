@@ -12,7 +12,7 @@ import Testing
   .enabled(if: EndToEnd.canRunOpenSSH, "needs root, runc and OpenSSH"),
   // One at a time: each loads the machine (fork and memory bombs, 50 sandboxes) on purpose.
   .serialized,
-  .timeLimit(.minutes(5))
+  .timeLimit(.minutes(10))
 )
 struct SandboxSecurityTests {
   /// `KEY=value` lines of a script's output.

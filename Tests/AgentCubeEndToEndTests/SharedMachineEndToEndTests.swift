@@ -7,7 +7,7 @@ import Testing
   "Two agentcubed on one machine",
   .enabled(if: EndToEnd.hasSocat, "the test image runs /usr/bin/socat"),
   .enabled(if: geteuid() == 0, "sandboxes need root"),
-  .timeLimit(.minutes(3))
+  .timeLimit(.minutes(10))
 )
 struct SharedMachineEndToEndTests {
   @Test("concurrent creates on two servers all succeed, each sandbox with a host id range no other has")

@@ -5,7 +5,7 @@ import Testing
 
 /// `agentcubed --authenticator tokenreview --kubeconfig FILE` as a process, with the local backend,
 /// checking the CLI's tokens against the Kubernetes emulator.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(10)))
 struct TokenReviewEndToEndTests {
   @Test("agentcubed with --authenticator tokenreview serves the CLI with a cluster's service-account tokens")
   func daemonWithTokenReview() async throws {

@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 /// ``PortForwarder`` against the real server and the echo image (socat `cat` on port 7000).
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(10)))
 struct TunnelPortForwarderTests {
   @Test func bytesGoBothWaysWithBackPressureAndHalfClose() async throws {
     try await TestServer.with { server in

@@ -5,7 +5,7 @@ import NIOCore
 import Testing
 
 /// The SDK's tunnel against a sandbox whose server speaks first.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct TunnelSDKTests {
   static let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@test"
 

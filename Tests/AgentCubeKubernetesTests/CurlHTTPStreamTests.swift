@@ -7,7 +7,7 @@ import Testing
 
 /// Streaming through libcurl against the emulator's watches: a reader that falls behind pauses the
 /// transfer and loses nothing; cancelling aborts the transfer at once; an idle stream times out.
-@Suite("CurlHTTPClient: streams", .timeLimit(.minutes(1)))
+@Suite("CurlHTTPClient: streams", .timeLimit(.minutes(10)))
 struct CurlHTTPStreamTests {
   typealias F = InformerFixture
 

@@ -8,7 +8,7 @@ import Testing
 
 /// Each way of finding the API server and credentials, used for real: the connection resolved from
 /// files, then a TokenReview through the libcurl client over HTTPS to the emulator.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct KubeconfigOverHTTPSTests {
   static let reviewer = TokenRecord(
     token: "reviewer-first-0001", user: .serviceAccount(namespace: "agentcube-system", name: "agentcube", uid: "uid-1"),

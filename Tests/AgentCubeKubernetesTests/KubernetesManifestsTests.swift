@@ -240,7 +240,7 @@ import Testing
     #expect(try container["image"] == "agentcubed", "the kustomization's images entry names it")
   }
 
-  @Test(.timeLimit(.minutes(1)))
+  @Test(.timeLimit(.minutes(10)))
   func everyOptionTheDeploymentPassesIsOneAgentcubedHas() async throws {
     let help = try await TestProcess.run(try BuiltProducts.executable("agentcubed"), ["--help"]).stdout
     #expect(help.contains("--authenticator"))

@@ -7,7 +7,7 @@ import Testing
 
 /// The requests the product makes, as the emulator logs them by identity, held against the `k8s/`
 /// manifests' RBAC; the emulator itself grants each account what the manifests give it.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct RBACRequestLogTests {
   struct Fixture {
     let manifests: RBACManifests

@@ -8,7 +8,7 @@ import Testing
 /// The informer through the real libcurl client over HTTPS against the emulator: paged lists,
 /// watch events, cut and expired watches, bookmarks, timeouts, outages, namespaces, the product's
 /// own writes racing stale events, and over-long events.
-@Suite("SandboxInformer", .timeLimit(.minutes(1)))
+@Suite("SandboxInformer", .timeLimit(.minutes(10)))
 struct SandboxInformerTests {
   typealias F = InformerFixture
 

@@ -8,7 +8,7 @@ import Testing
 @testable import AgentCubeKubernetes
 
 /// TokenReview authentication through the real libcurl client over HTTPS, against the emulator.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct TokenReviewAuthenticatorTests {
   static let reviewer = TokenRecord(
     token: "reviewer-secret-0001", user: .serviceAccount(namespace: "agentcube-system", name: "agentcube", uid: "uid-r"),

@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// TLS on the TCP listener, through real sockets and real certificates (made by `openssl`).
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct TLSTests {
   /// A running TLS server of the test methods, its certificate files and the CA that signed them.
   struct Fixture {
