@@ -48,6 +48,7 @@ public final class KubernetesBackend: SessionBackend {
     informer.version = configuration.version
     informer.namespaces = configuration.namespaces
     informer.labelSelector = "\(SandboxRecord.managedByLabel)=\(configuration.managedBy)"
+    informer.indexedLabel = SandboxRecord.idLabel
     self.informer = SandboxInformer(api: api, configuration: informer, logger: logger)
     let runtime = configuration.runtimeClassName.map { ", runtime class \($0)" } ?? ""
     self.descriptor = BackendDescriptor(
@@ -174,7 +175,7 @@ public final class KubernetesBackend: SessionBackend {
   /// The object and session of `id`, unless it has ended (expired or idle by the clock).
   func find(_ id: String) -> (SandboxObject, Session)? {
     let pending = bookkeeping.withLock { $0.activity }
-    for object in informer.objects() where object.metadata.labels?[SandboxRecord.idLabel] == id {
+    for object in informer.objects(label: SandboxRecord.idLabel, value: id) {
       guard let session = SandboxRecord.session(from: object, sshPort: configuration.sshPort) else { continue }
       let current = withPendingActivity(session, pending)
       return hasEnded(current, now: wallClock.now()) ? nil : (object, current)

@@ -78,4 +78,37 @@ import Testing
     #expect(cache.tombstones.isEmpty)
     #expect(cache.objects.keys.sorted() == ["team-b/elsewhere"])
   }
+
+  @Test func theLabelIndexFollowsEveryChange() {
+    func labelled(_ name: String, id: String?, uid: String = "u1", version: String) -> SandboxObject {
+      var object = Self.object(name, uid: uid, version: version)
+      object.metadata.labels?["sandbox-id"] = id
+      return object
+    }
+    func names(_ cache: SandboxCache, _ id: String) -> [String] {
+      (cache.objects(labeled: id) ?? []).compactMap(\.metadata.name)
+    }
+    #expect(SandboxCache().objects(labeled: "a") == nil, "no label indexed: no answer, not an empty one")
+    var cache = SandboxCache(indexedLabel: "sandbox-id")
+    _ = cache.upsert(labelled("s1", id: "a", version: "1"), now: now)
+    _ = cache.upsert(labelled("s2", id: "b", version: "2"), now: now)
+    #expect(names(cache, "a") == ["s1"] && names(cache, "b") == ["s2"])
+    // A relabelled object moves; an unlabelled one leaves the index.
+    _ = cache.upsert(labelled("s1", id: "b", version: "3"), now: now)
+    #expect(names(cache, "a") == [] && names(cache, "b") == ["s1", "s2"])
+    _ = cache.upsert(labelled("s2", id: nil, version: "4"), now: now)
+    #expect(names(cache, "b") == ["s1"])
+    // A stale state does not touch it.
+    _ = cache.upsert(labelled("s1", id: "c", version: "2"), now: now)
+    #expect(names(cache, "b") == ["s1"] && names(cache, "c") == [])
+    // Deleted by the watch, forgotten by the product, dropped by a list: gone from the index too.
+    _ = cache.upsert(labelled("s3", id: "d", version: "5"), now: now)
+    _ = cache.remove(labelled("s3", id: "d", version: "6"))
+    #expect(names(cache, "d") == [])
+    cache.forget(key: "team-a/s1", resourceVersion: nil, now: now)
+    #expect(names(cache, "b") == [])
+    _ = cache.upsert(labelled("s4", id: "e", version: "7"), now: now)
+    _ = cache.replace(namespace: nil, with: [labelled("s5", id: "e", version: "8")], resourceVersion: "8", now: now)
+    #expect(names(cache, "e") == ["s5"])
+  }
 }

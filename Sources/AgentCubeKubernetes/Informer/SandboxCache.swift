@@ -11,6 +11,9 @@
 ///   or a list without it, lifts the tombstone; a new object of that name (another uid, newer) is
 ///   genuinely newer and lifts it too.
 /// - A list replaces its scope, keeping objects written after the list's snapshot.
+///
+/// Objects may be indexed by the value of one label (`sandbox-id` for the backend), so finding a
+/// session by id does not scan every object.
 struct SandboxCache {
   struct Tombstone {
     var uid: String?
@@ -33,6 +36,33 @@ struct SandboxCache {
   private(set) var objects: [String: SandboxObject] = [:]
   private(set) var tombstones: [String: Tombstone] = [:]
   private var subscribers: [String: [UInt64: Subscriber]] = [:]
+  /// The label whose values ``byLabelValue`` indexes; `nil`: no index.
+  let indexedLabel: String?
+  /// Keys of the objects by their value of ``indexedLabel``.
+  private var byLabelValue: [String: Set<String>] = [:]
+
+  init(indexedLabel: String? = nil) { self.indexedLabel = indexedLabel }
+
+  /// The objects whose ``indexedLabel`` is `value`, by key; `nil` when no label is indexed.
+  func objects(labeled value: String) -> [SandboxObject]? {
+    guard indexedLabel != nil else { return nil }
+    return (byLabelValue[value] ?? []).sorted().compactMap { objects[$0] }
+  }
+
+  /// Every change of ``objects`` goes through here, which keeps the index with it.
+  private mutating func set(_ key: String, _ object: SandboxObject?) {
+    let old: SandboxObject?
+    if let object { old = objects.updateValue(object, forKey: key) } else { old = objects.removeValue(forKey: key) }
+    guard let indexedLabel else { return }
+    let oldValue = old?.metadata.labels?[indexedLabel]
+    let newValue = object?.metadata.labels?[indexedLabel]
+    guard oldValue != newValue else { return }
+    if let oldValue {
+      byLabelValue[oldValue]?.remove(key)
+      if byLabelValue[oldValue]?.isEmpty == true { byLabelValue.removeValue(forKey: oldValue) }
+    }
+    if let newValue { byLabelValue[newValue, default: []].insert(key) }
+  }
 
   static func key(namespace: String, name: String) -> String { "\(namespace)/\(name)" }
 
@@ -80,7 +110,7 @@ struct SandboxCache {
       case .newer?, nil: if cached == object { return .unchanged }
       }
     }
-    objects[key] = object
+    set(key, object)
     notify(key, object)
     return .applied
   }
@@ -97,7 +127,7 @@ struct SandboxCache {
     {
       return .stale  // a newer object of that name is cached (the product re-created it)
     }
-    objects.removeValue(forKey: key)
+    set(key, nil)
     notify(key, nil)
     return .applied
   }
@@ -105,7 +135,8 @@ struct SandboxCache {
   /// The product deleted the object: forgotten now, and kept from coming back by stale events.
   /// `resourceVersion`: the delete's, if known.
   mutating func forget(key: String, resourceVersion: String?, now: ContinuousClock.Instant) {
-    let cached = objects.removeValue(forKey: key)
+    let cached = objects[key]
+    set(key, nil)
     var version = cached?.metadata.resourceVersion
     if let resourceVersion, Self.order(resourceVersion, version) != .older { version = resourceVersion }
     tombstones[key] = Tombstone(uid: cached?.metadata.uid, resourceVersion: version, since: now)
@@ -123,7 +154,7 @@ struct SandboxCache {
     for (key, cached) in objects where Self.inScope(key, namespace) && listed[key] == nil {
       // Written (and observed) after the list's snapshot: the list cannot know it yet.
       if Self.order(cached.metadata.resourceVersion, resourceVersion) == .newer { continue }
-      objects.removeValue(forKey: key)
+      set(key, nil)
       notify(key, nil)
       changed += 1
     }

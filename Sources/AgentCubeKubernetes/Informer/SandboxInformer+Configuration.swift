@@ -21,11 +21,14 @@ extension SandboxInformer {
     /// The longest watch event accepted; a longer one is an error that leads to a new list (whose
     /// answer may be up to 16 MiB). Default 4 MiB.
     public var maxEventBytes: Int
+    /// A label whose values ``SandboxInformer/objects(labeled:)`` finds without a scan (the backend's
+    /// `sandbox-id`). Default none.
+    public var indexedLabel: String?
 
     public init(
       version: SandboxAPIVersion = .v1beta1, namespaces: [String] = [], labelSelector: String = "managed-by=agentcube",
       pageSize: Int = 500, watchTimeoutSeconds: Int = 300, initialBackoff: Duration = .milliseconds(200),
-      maxBackoff: Duration = .seconds(30), maxEventBytes: Int = 4 << 20
+      maxBackoff: Duration = .seconds(30), maxEventBytes: Int = 4 << 20, indexedLabel: String? = nil
     ) {
       self.version = version
       self.namespaces = namespaces
@@ -35,6 +38,7 @@ extension SandboxInformer {
       self.initialBackoff = initialBackoff
       self.maxBackoff = maxBackoff
       self.maxEventBytes = maxEventBytes
+      self.indexedLabel = indexedLabel
     }
 
     public static var defaults: Configuration { Configuration() }

@@ -23,7 +23,7 @@ import Synchronization
 /// ```
 public final class SandboxInformer: Sendable {
   struct State {
-    var cache = SandboxCache()
+    var cache: SandboxCache
     var synced: Set<String> = []
     var syncWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     var resumePoints: [String: String] = [:]
@@ -34,7 +34,7 @@ public final class SandboxInformer: Sendable {
   let api: KubernetesAPI
   let configuration: Configuration
   let logger: Logger
-  let state = Mutex(State())
+  let state: Mutex<State>
   /// The list-and-watch scopes: the namespaces, or `nil` for all.
   let scopes: [String?]
 
@@ -42,6 +42,7 @@ public final class SandboxInformer: Sendable {
     self.api = api
     self.configuration = configuration
     self.logger = logger
+    self.state = Mutex(State(cache: SandboxCache(indexedLabel: configuration.indexedLabel)))
     var seen: Set<String> = []
     let namespaces = configuration.namespaces.filter { !$0.isEmpty && seen.insert($0).inserted }
     self.scopes = namespaces.isEmpty ? [nil] : namespaces
@@ -75,6 +76,15 @@ public final class SandboxInformer: Sendable {
   /// The cached Sandbox `namespace/name`.
   public func object(namespace: String, name: String) -> SandboxObject? {
     state.withLock { $0.cache.objects[SandboxCache.key(namespace: namespace, name: name)] }
+  }
+
+  /// The cached Sandboxes whose label `label` is `value`, by namespace and name: from the index
+  /// when `label` is the configured ``Configuration/indexedLabel``, else by a scan.
+  public func objects(label: String, value: String) -> [SandboxObject] {
+    if label == configuration.indexedLabel, let indexed = state.withLock({ $0.cache.objects(labeled: value) }) {
+      return indexed
+    }
+    return objects().filter { $0.metadata.labels?[label] == value }
   }
 
   /// Every cached Sandbox, by namespace and name.
