@@ -20,8 +20,11 @@ struct KubernetesOverhead: AsyncParsableCommand {
       Sandbox created straight at the emulator with the caller's token through the same libcurl
       client, waited for to be Ready through an informer, then deleted ("emulator"); and CreateSession
       through the SDK, then DeleteSession ("server"). Then --gets GetSession calls (served from the
-      informer's cache) against as many GETs of the Sandbox at the emulator. Prints percentiles.
-      Build and run in release mode.
+      informer's cache) against as many GETs of the Sandbox at the emulator. Then --cached other
+      (suspended) Sandboxes of the product are added and --gets GetSession calls are timed again,
+      beside finding one session in that cache by its sandbox-id label through the informer's index
+      and by a scan of every cached object (the lookup GetSession made before the index). Prints
+      percentiles. Build and run in release mode.
       """)
 
   @Option(help: "Creates of each kind.")
@@ -29,6 +32,9 @@ struct KubernetesOverhead: AsyncParsableCommand {
 
   @Option(help: "Gets of each kind.")
   var gets: Int = 2000
+
+  @Option(help: "Other Sandboxes in the cache for the second round of gets.")
+  var cached: Int = 5000
 
   func run() async throws {
     LoggingSystem.bootstrap(StreamLogHandler.standardError)
@@ -78,6 +84,21 @@ struct KubernetesOverhead: AsyncParsableCommand {
       directGets.append(try await Self.time { let _: SandboxObject = try await alice.send("GET", path, body: String?.none, idempotent: true) })
       servedGets.append(try await Self.time { _ = try await client.sessions.getSession(.init(sessionID: session.id)) })
     }
+    // Many other sessions' Sandboxes in the cache: GetSession again, and the two ways to find one.
+    for index in 0..<cached { try await Self.createSuspended(index, api: alice) }
+    try await Self.waitUntil { backend.informer.objects().count >= cached + 1 }
+    var crowdedGets: [Int64] = []
+    var indexed: [Int64] = []
+    var scanned: [Int64] = []
+    for _ in 0..<gets {
+      crowdedGets.append(try await Self.time { _ = try await client.sessions.getSession(.init(sessionID: session.id)) })
+      indexed.append(
+        try await Self.time { precondition(backend.informer.objects(label: "sandbox-id", value: session.id).count == 1) })
+      scanned.append(
+        try await Self.time {
+          precondition(backend.informer.objects().filter { $0.metadata.labels?["sandbox-id"] == session.id }.count == 1)
+        })
+    }
     _ = try await client.sessions.deleteSession(.init(sessionID: session.id))
     informing.cancel()
     _ = await informing.value
@@ -94,6 +115,9 @@ struct KubernetesOverhead: AsyncParsableCommand {
       ("create until ready, then delete", "emulator (POST + informer wait + DELETE)", direct),
       ("create until ready, then delete", "server (CreateSession + DeleteSession)", served),
       ("get", "emulator (GET of the Sandbox)", directGets), ("get", "server (GetSession, from the cache)", servedGets),
+      ("get, \(cached) other Sandboxes cached", "server (GetSession, from the cache)", crowdedGets),
+      ("find by sandbox-id, \(cached + 1) cached", "informer index (what GetSession uses)", indexed),
+      ("find by sandbox-id, \(cached + 1) cached", "scan of every cached object (before the index)", scanned),
     ] {
       guard let summary = LatencySummary(sorting: &samples) else { continue }
       func ms(_ duration: Duration) -> String { String(format: "%.2f", duration.microseconds / 1000) }
@@ -118,6 +142,28 @@ struct KubernetesOverhead: AsyncParsableCommand {
     }
     let _: SandboxObject = try await api.send(
       "DELETE", SandboxAPIVersion.v1beta1.path(namespace: "team-a", name: name), body: String?.none, idempotent: true)
+  }
+
+  /// A product Sandbox that never gets a pod (suspended), for a crowded cache.
+  private static func createSuspended(_ index: Int, api: KubernetesAPI) async throws {
+    let object = SandboxObject(
+      apiVersion: SandboxAPIVersion.v1beta1.apiVersion,
+      metadata: ObjectMeta(
+        name: "crowd-\(index)", namespace: "team-a",
+        labels: ["managed-by": "agentcube", "sandbox-id": UUID().uuidString.lowercased()]),
+      spec: SandboxSpec(
+        podTemplate: PodTemplate(spec: PodSpec(containers: [Container(name: "sandbox", image: "bench/sshd:1")])),
+        operatingMode: "Suspended"))
+    let _: SandboxObject = try await api.send(
+      "POST", SandboxAPIVersion.v1beta1.path(namespace: "team-a"), body: object, idempotent: false)
+  }
+
+  private static func waitUntil(_ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(120)
+    while !condition() {
+      guard ContinuousClock.now < deadline else { throw ValidationError("the informer did not see every Sandbox") }
+      try await Task.sleep(for: .milliseconds(50))
+    }
   }
 
   private static func time(_ body: () async throws -> Void) async throws -> Int64 {
