@@ -84,13 +84,16 @@ struct KubernetesOverhead: AsyncParsableCommand {
       directGets.append(try await Self.time { let _: SandboxObject = try await alice.send("GET", path, body: String?.none, idempotent: true) })
       servedGets.append(try await Self.time { _ = try await client.sessions.getSession(.init(sessionID: session.id)) })
     }
-    // Many other sessions' Sandboxes in the cache: GetSession again, and the two ways to find one.
+    // Many other callers' sessions in the cache: GetSession and ListSessions again, and the two ways
+    // to find one session.
     for index in 0..<cached { try await Self.createSuspended(index, api: alice) }
-    try await Self.waitUntil { backend.informer.objects().count >= cached + 1 }
+    try await Self.waitUntil(count: cached + 1) { backend.informer.objects().count }
     var crowdedGets: [Int64] = []
     var indexed: [Int64] = []
     var scanned: [Int64] = []
+    var lists: [Int64] = []
     for _ in 0..<gets {
+      lists.append(try await Self.time { _ = try await client.sessions.listSessions(.init()) })
       crowdedGets.append(try await Self.time { _ = try await client.sessions.getSession(.init(sessionID: session.id)) })
       indexed.append(
         try await Self.time { precondition(backend.informer.objects(label: "sandbox-id", value: session.id).count == 1) })
@@ -116,6 +119,7 @@ struct KubernetesOverhead: AsyncParsableCommand {
       ("create until ready, then delete", "server (CreateSession + DeleteSession)", served),
       ("get", "emulator (GET of the Sandbox)", directGets), ("get", "server (GetSession, from the cache)", servedGets),
       ("get, \(cached) other Sandboxes cached", "server (GetSession, from the cache)", crowdedGets),
+      ("list (the caller's 1 of \(cached + 1) cached)", "server (ListSessions, from the cache)", lists),
       ("find by sandbox-id, \(cached + 1) cached", "informer index (what GetSession uses)", indexed),
       ("find by sandbox-id, \(cached + 1) cached", "scan of every cached object (before the index)", scanned),
     ] {
@@ -144,13 +148,20 @@ struct KubernetesOverhead: AsyncParsableCommand {
       "DELETE", SandboxAPIVersion.v1beta1.path(namespace: "team-a", name: name), body: String?.none, idempotent: true)
   }
 
-  /// A product Sandbox that never gets a pod (suspended), for a crowded cache.
+  /// Another caller's session's Sandbox that never gets a pod (suspended) and ends in an hour, for a
+  /// crowded cache (without an expiry the server would collect it as expired).
   private static func createSuspended(_ index: Int, api: KubernetesAPI) async throws {
+    let now = Int64(Date().timeIntervalSince1970 * 1000)
     let object = SandboxObject(
       apiVersion: SandboxAPIVersion.v1beta1.apiVersion,
       metadata: ObjectMeta(
         name: "crowd-\(index)", namespace: "team-a",
-        labels: ["managed-by": "agentcube", "sandbox-id": UUID().uuidString.lowercased()]),
+        labels: ["managed-by": "agentcube", "sandbox-id": UUID().uuidString.lowercased()],
+        annotations: [
+          "agentcube.dev/creator-service-account": "system:serviceaccount:team-a:agent-\(index % 100)",
+          "agentcube.dev/created-at-ms": String(now), "agentcube.dev/expires-at-ms": String(now + 3_600_000),
+          "agentcube.dev/ttl": "3600",
+        ]),
       spec: SandboxSpec(
         podTemplate: PodTemplate(spec: PodSpec(containers: [Container(name: "sandbox", image: "bench/sshd:1")])),
         operatingMode: "Suspended"))
@@ -158,10 +169,12 @@ struct KubernetesOverhead: AsyncParsableCommand {
       "POST", SandboxAPIVersion.v1beta1.path(namespace: "team-a"), body: object, idempotent: false)
   }
 
-  private static func waitUntil(_ condition: () -> Bool) async throws {
+  private static func waitUntil(count: Int, _ current: () -> Int) async throws {
     let deadline = ContinuousClock.now + .seconds(120)
-    while !condition() {
-      guard ContinuousClock.now < deadline else { throw ValidationError("the informer did not see every Sandbox") }
+    while current() < count {
+      guard ContinuousClock.now < deadline else {
+        throw ValidationError("the informer holds \(current()) Sandboxes after 120 s, not \(count)")
+      }
       try await Task.sleep(for: .milliseconds(50))
     }
   }

@@ -95,7 +95,7 @@ public final class KubernetesBackend: SessionBackend {
   public func sessions(createdBy creator: String) async throws -> [Session] {
     let pending = bookkeeping.withLock { $0.activity }
     let now = wallClock.now()
-    return informer.objects()
+    return informer.objects { SandboxRecord.isCreated(by: creator, $0) }
       .compactMap { SandboxRecord.session(from: $0, sshPort: configuration.sshPort) }
       .map { withPendingActivity($0, pending) }
       .filter { $0.creator == creator && !hasEnded($0, now: now) }

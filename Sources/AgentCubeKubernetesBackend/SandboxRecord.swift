@@ -94,6 +94,12 @@ enum SandboxRecord {
     return value
   }
 
+  /// Whether `creator` is the creator `object` names (see ``creator(of:)``); a plain string
+  /// comparison rules out other callers' objects first.
+  static func isCreated(by creator: String, _ object: SandboxObject) -> Bool {
+    object.metadata.annotations?[Annotation.creator] == creator && Self.creator(of: object) == creator
+  }
+
   /// Running once `Ready=True` (the controller sets it only when the pod runs, is ready and has an
   /// IP; older controllers report no `podIPs`, and the address then comes from the pod); failed at
   /// a terminal condition; else pending.

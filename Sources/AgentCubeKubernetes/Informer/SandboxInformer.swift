@@ -84,12 +84,18 @@ public final class SandboxInformer: Sendable {
     if label == configuration.indexedLabel, let indexed = state.withLock({ $0.cache.objects(labeled: value) }) {
       return indexed
     }
-    return objects().filter { $0.metadata.labels?[label] == value }
+    return objects { $0.metadata.labels?[label] == value }
   }
 
   /// Every cached Sandbox, by namespace and name.
-  public func objects() -> [SandboxObject] {
-    state.withLock { Array($0.cache.objects.values) }.sorted { $0.key < $1.key }
+  public func objects() -> [SandboxObject] { objects { _ in true } }
+
+  /// The cached Sandboxes for which `isIncluded` holds, by namespace and name. `isIncluded` runs
+  /// under the cache's lock: keep it to a look at labels or annotations.
+  public func objects(where isIncluded: (SandboxObject) -> Bool) -> [SandboxObject] {
+    // Sorted by the dictionary's stored keys (`SandboxObject.key` builds a string per comparison),
+    // outside the lock.
+    state.withLock { $0.cache.objects.filter { isIncluded($0.value) } }.sorted { $0.key < $1.key }.map(\.value)
   }
 
   /// Read your own writes: an object the product just wrote (create/patch answer). Kept unless
