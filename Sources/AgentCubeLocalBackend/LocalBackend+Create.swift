@@ -156,8 +156,10 @@ extension LocalBackend {
     try FileSystem.makeDirectory(layout.volume, mode: 0o711)
     if let volumes = isolation.workspaceVolumes {
       try await makeTemplate(volumes, bytes: bytes)
-      try volumes.makeImage(at: layout.workspaceImage, bytes: bytes)
-      try volumes.mount(image: layout.workspaceImage, at: layout.volume)
+      try await BlockingWork.run {
+        try volumes.makeImage(at: layout.workspaceImage, bytes: bytes)
+        try volumes.mount(image: layout.workspaceImage, at: layout.volume)
+      }
     }
     try FileSystem.makeDirectory(layout.workspace, mode: 0o755)
     guard chown(layout.workspace, owner, owner) == 0 else {

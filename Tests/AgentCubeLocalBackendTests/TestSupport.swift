@@ -22,7 +22,7 @@ struct TestContext {
   func configuration(images: [String: LocalImage] = [:]) -> LocalBackend.Configuration {
     var configuration = LocalBackend.Configuration.defaults(stateDirectory: stateDirectory)
     configuration.images.merge(images) { $1 }
-    configuration.startTimeout = .seconds(15)
+    configuration.startTimeout = .seconds(60)  // a hang guard: a busy machine is slow (see soon())
     configuration.reapInterval = .milliseconds(100)
     return configuration
   }
