@@ -22,6 +22,7 @@ int CAgentCubeProcess_setMmapThreshold(int bytes) { return mallopt(M_MMAP_THRESH
 #include <linux/loop.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,13 +36,21 @@ int CAgentCubeProcess_becomeChildSubreaper(void) {
   return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : errno;
 }
 
+/// One loop setup and mount at a time in this process: a device another thread still holds open
+/// for writing (its LOOP_CONFIGURE attempt that lost the race) makes the kernel refuse the mount
+/// with EBUSY.
+static pthread_mutex_t loop_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int CAgentCubeProcess_mountLoopImage(int image_fd, const char *target, const char *fstype, char *device,
                                      int device_size) {
   int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
   if (control < 0) return errno;
   int result = 0;
-  // Another process may take the free device between GET_FREE and CONFIGURE: try again (bounded).
+  pthread_mutex_lock(&loop_lock);
+  // Another process may take the free device between GET_FREE and CONFIGURE, or hold it open while
+  // this one mounts it (EBUSY): try again with a fresh device, a little later each time (bounded).
   for (int attempt = 0; attempt < 16; attempt++) {
+    if (attempt > 0 && result == EBUSY) usleep((useconds_t)(attempt * 2000));
     int number = ioctl(control, LOOP_CTL_GET_FREE);
     if (number < 0) { result = errno; break; }
     snprintf(device, (size_t)device_size, "/dev/loop%d", number);
@@ -61,11 +70,15 @@ int CAgentCubeProcess_mountLoopImage(int image_fd, const char *target, const cha
     if (mount(device, target, fstype, MS_NOSUID | MS_NODEV | MS_NOATIME, "") != 0) {
       result = errno;
       ioctl(loop, LOOP_CLR_FD, 0);
+      close(loop);
+      if (result == EBUSY) continue;
+      break;
     }
     // With autoclear, the mount now holds the device; closing ours lets it go with the mount.
     close(loop);
     break;
   }
+  pthread_mutex_unlock(&loop_lock);
   close(control);
   return result;
 }
