@@ -25,6 +25,7 @@ struct RouterServer {
     register(&router)
     var configuration = ServerTransport.Configuration.defaults
     configuration.unixSocketPath = directory.file("s.sock")
+    configuration.connection = .forTests
     configuration.connection.maxConcurrentCalls = maxConcurrentCalls
     configuration.drainGrace = drainGrace
     connection(&configuration.connection)

@@ -73,7 +73,7 @@ import Testing
 
   @Test("a tunnel gets no keepalive: quiet for longer than interval + timeout, it is open and carries only its bytes")
   func tunnelsHaveNoKeepalive() async throws {
-    var connection = ServerConnectionConfiguration.defaults
+    var connection = ServerConnectionConfiguration.forTests
     connection.keepaliveInterval = .milliseconds(100)
     connection.keepaliveTimeout = .seconds(2)
     try await TestServer.with(connection: connection) { server in

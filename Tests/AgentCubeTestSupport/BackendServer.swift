@@ -22,7 +22,7 @@ public struct BackendServer: Sendable {
       let server = SessionServer(
         configuration: .init(
           transport: .init(
-            unixSocketPath: directory.file("s.sock"), tcp: nil, connection: .defaults, drainGrace: .seconds(5)),
+            unixSocketPath: directory.file("s.sock"), tcp: nil, connection: .forTests, drainGrace: .seconds(5)),
           policy: policy),
         backend: backend, authenticator: try TokenFileAuthenticator(path: tokens), logger: logger)
       _ = try await server.start()

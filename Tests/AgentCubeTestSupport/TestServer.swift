@@ -31,7 +31,7 @@ public struct TestServer: Sendable {
   public static func start(
     directory: TemporaryDirectory? = nil, policy: SessionPolicy? = nil, reapInterval: Duration = .milliseconds(100),
     drainGrace: Duration = .seconds(5), clock: MonotonicClock = .continuous, logger serverLogger: Logger? = nil,
-    connection: ServerConnectionConfiguration = .defaults
+    connection: ServerConnectionConfiguration = .forTests
   ) async throws -> TestServer {
     let directory = try directory ?? TemporaryDirectory()
     let tokens = try writeTokenFile(in: directory)
@@ -114,7 +114,7 @@ extension TestServer {
   /// Runs `body` with a started server and always tears it down afterwards.
   public static func with<T: Sendable>(
     policy: SessionPolicy? = nil, drainGrace: Duration = .seconds(5), clock: MonotonicClock = .continuous,
-    logger: Logger? = nil, connection: ServerConnectionConfiguration = .defaults, _ body: (TestServer) async throws -> T
+    logger: Logger? = nil, connection: ServerConnectionConfiguration = .forTests, _ body: (TestServer) async throws -> T
   ) async throws -> T {
     let server = try await TestServer.start(
       policy: policy, drainGrace: drainGrace, clock: clock, logger: logger, connection: connection)
