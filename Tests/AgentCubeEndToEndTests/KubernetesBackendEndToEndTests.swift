@@ -38,6 +38,18 @@ struct KubernetesBackendEndToEndTests {
     func successfulSandboxDeletes() -> [RequestRecord] {
       cluster.emulator.recentRequests.filter { $0.route == .sandboxesDelete && $0.status == 200 }
     }
+
+    /// Waits until the server's garbage collection deleted `session`'s Sandbox in team-a, then checks
+    /// that the server's own account did it and that the session is NOT_FOUND for `caller`.
+    func expectCollectedByTheServer(_ session: CLISession, _ what: String, as caller: TokenRecord) async throws {
+      // The emulator logs a request once it has answered it, which is after the Sandbox went: both are waited for.
+      try await eventually(every: .milliseconds(100), "\(what) to go") {
+        sandboxNames(in: "team-a").isEmpty && !successfulSandboxDeletes().isEmpty
+      }
+      let deletes = successfulSandboxDeletes()
+      #expect(deletes.map(\.user) == [KubernetesCluster.server.user.username], "\(deletes)")
+      #expect(try await cli(["session", "get", session.id], as: caller).exitCode == 15)
+    }
   }
 
   static func with(
@@ -204,13 +216,7 @@ extension KubernetesBackendEndToEndTests {
       // Renewed to end a second from now, however long the create took.
       let renew = try await f.cli(["session", "renew", session.id, "--ttl", "1"], as: alice)
       #expect(renew.exitCode == 0, "\(renew)")
-      // The emulator logs a request once it has answered it, which is after the Sandbox went: both are waited for.
-      try await eventually(every: .milliseconds(100), "the expired session's Sandbox to go") {
-        f.sandboxNames(in: "team-a").isEmpty && !f.successfulSandboxDeletes().isEmpty
-      }
-      let deletes = f.successfulSandboxDeletes()
-      #expect(deletes.map(\.user) == [KubernetesCluster.server.user.username], "\(deletes)")
-      #expect(try await f.cli(["session", "get", session.id], as: alice).exitCode == 15)
+      try await f.expectCollectedByTheServer(session, "the expired session's Sandbox", as: alice)
     }
   }
 
@@ -221,13 +227,7 @@ extension KubernetesBackendEndToEndTests {
       let session = try await f.cli(
         ["session", "create", "--image", "agentcube/sshd:test", "--idle-timeout", "1", "--ttl", "600", "--json"], as: alice
       ).succeeded(as: CLISession.self)
-      // The emulator logs a request once it has answered it, which is after the Sandbox went: both are waited for.
-      try await eventually(every: .milliseconds(100), "the idle session's Sandbox to go") {
-        f.sandboxNames(in: "team-a").isEmpty && !f.successfulSandboxDeletes().isEmpty
-      }
-      let deletes = f.successfulSandboxDeletes()
-      #expect(deletes.map(\.user) == [KubernetesCluster.server.user.username], "\(deletes)")
-      #expect(try await f.cli(["session", "get", session.id], as: alice).exitCode == 15)
+      try await f.expectCollectedByTheServer(session, "the idle session's Sandbox", as: alice)
     }
   }
 

@@ -171,10 +171,3 @@ func isMountPoint(_ path: String) -> Bool {
     return fields.count > 4 && fields[4] == path
   }
 }
-
-/// Runs blocking work on a thread of its own and returns its result.
-func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-  await withCheckedContinuation { continuation in
-    Thread { continuation.resume(returning: work()) }.start()
-  }
-}

@@ -36,15 +36,10 @@ enum NetworkNamespaceDialer {
       throw DialError(code: ESRCH)
     }
     let milliseconds = Int32(clamping: max(1, timeout.milliseconds))
-    let result: Int32 = await withCheckedContinuation { continuation in
-      let thread = Thread {
-        continuation.resume(
-          returning: rootless
-            ? CAgentCubeProcess_connectInNamespacesByFork(userNamespace, namespace, port, milliseconds)
-            : CAgentCubeProcess_connectInNetworkNamespace(namespace, port, milliseconds))
-      }
-      thread.stackSize = 256 << 10
-      thread.start()
+    let result: Int32 = await BlockingWork.run(stackSize: 256 << 10) {
+      rootless
+        ? CAgentCubeProcess_connectInNamespacesByFork(userNamespace, namespace, port, milliseconds)
+        : CAgentCubeProcess_connectInNetworkNamespace(namespace, port, milliseconds)
     }
     close(namespace)
     guard result >= 0 else { throw DialError(code: -result) }

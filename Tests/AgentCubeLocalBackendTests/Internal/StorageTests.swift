@@ -55,7 +55,7 @@ struct StorageTests {
     // 20,500 levels, each with a file and a locked-down mode somewhere: made with *at calls, as no
     // path reaches the bottom. On a thread of its own: seconds of blocking calls must not hold up
     // the test runner's shared threads (other tests time things).
-    let (levels, removed): (Int, Result<Void, LocalBackendError>) = await onOwnThread {
+    let (levels, removed): (Int, Result<Void, LocalBackendError>) = await BlockingWork.run {
       var made = 0
       var fd = open(tree, O_RDONLY | O_DIRECTORY)
       for level in 0..<20_500 {
@@ -95,7 +95,7 @@ struct StorageTests {
       }
     }
     func remove() async -> Result<Void, LocalBackendError> {
-      await onOwnThread {
+      await BlockingWork.run {
         do {
           try FileSystem.removeTree(tree)
           return .success(())
