@@ -146,4 +146,22 @@ struct SandboxControllerTests {
       #expect(f.emulator.pod(namespace: "team-a", name: "retained") == nil)
     }
   }
+
+  @Test func aControllerThatDoesNotActOnShutdownTimeLeavesTheSandboxRunning() async throws {
+    let clock = EmulatorClock(manual: Date(timeIntervalSince1970: 1_800_000_000))
+    try await F.with(tokens: [F.admin], configure: {
+      $0.clock = clock
+      $0.sandboxes.controller.actsOnShutdownTime = false
+    }) { f in
+      let created = try await f.request(
+        F.sandboxes, bearer: F.admin.token,
+        body: F.sandbox("kept", extraSpec: ["shutdownTime": "2027-01-15T09:00:00Z", "shutdownPolicy": "Delete"]))
+      #expect(created.status == 201, "\(created)")
+      clock.advance(by: .seconds(7200))
+      await f.emulator.controller.tick()
+      #expect(f.emulator.sandbox(namespace: "team-a", name: "kept") != nil)
+      #expect(f.emulator.pod(namespace: "team-a", name: "kept") != nil)
+      #expect(Self.condition(f, "kept")?["reason"] as? String != "SandboxExpired")
+    }
+  }
 }

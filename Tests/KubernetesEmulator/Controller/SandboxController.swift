@@ -76,7 +76,7 @@ public final class SandboxController: Sendable {
       }
     }
     var started = [loop, feed]
-    if let interval = configuration.expiryCheckInterval {
+    if configuration.actsOnShutdownTime, let interval = configuration.expiryCheckInterval {
       started.append(
         Task {
           while (try? await Task.sleep(for: interval)) != nil { self.enqueueExpiring() }
@@ -179,7 +179,9 @@ public final class SandboxController: Sendable {
     let spec = sandbox["spec"]
     let generation = sandbox["metadata"]["generation"]
 
-    if let text = spec["shutdownTime"].string, let time = Validation.date(text), clock.now >= time {
+    if configuration.actsOnShutdownTime, let text = spec["shutdownTime"].string, let time = Validation.date(text),
+      clock.now >= time
+    {
       writeStatus(key) { status in
         self.setCondition(&status, "Ready", "False", "SandboxExpired", "Sandbox has expired", generation)
         status["podIPs"] = nil

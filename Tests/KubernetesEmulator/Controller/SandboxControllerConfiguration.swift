@@ -16,6 +16,9 @@ public struct SandboxControllerConfiguration: Sendable {
   /// Whether `status.podIPs` is set; default true. False emulates an older controller: clients
   /// find the address through the pod (named by `agents.x-k8s.io/pod-name` or after the sandbox).
   public var setsPodIPs: Bool
+  /// Whether `spec.shutdownTime` ends a sandbox; default true. False emulates a cluster whose
+  /// controller never does (an older agent-sandbox): only a client's delete ends it.
+  public var actsOnShutdownTime: Bool
   /// How often expired `shutdownTime`s are looked for without ``SandboxController/tick()``;
   /// default 1 s; `nil`: only on `tick()` and on changes of the sandbox.
   public var expiryCheckInterval: Duration?
@@ -34,7 +37,7 @@ public struct SandboxControllerConfiguration: Sendable {
   public init(
     enabled: Bool = true, sshPort: Int = 22, failingImageMarker: String = "fail",
     succeedingImageMarker: String = "succeed", neverReadyImageMarker: String = "never-ready", setsPodIPs: Bool = true,
-    expiryCheckInterval: Duration? = .seconds(1), readinessTimeout: Duration = .seconds(10),
+    actsOnShutdownTime: Bool = true, expiryCheckInterval: Duration? = .seconds(1), readinessTimeout: Duration = .seconds(10),
     stateDirectory: String? = nil, sshdPath: String = "/usr/sbin/sshd", sshKeygenPath: String = "/usr/bin/ssh-keygen",
     nodeName: String = "emulated-node"
   ) {
@@ -44,6 +47,7 @@ public struct SandboxControllerConfiguration: Sendable {
     self.succeedingImageMarker = succeedingImageMarker
     self.neverReadyImageMarker = neverReadyImageMarker
     self.setsPodIPs = setsPodIPs
+    self.actsOnShutdownTime = actsOnShutdownTime
     self.expiryCheckInterval = expiryCheckInterval
     self.readinessTimeout = readinessTimeout
     self.stateDirectory = stateDirectory
