@@ -5,6 +5,7 @@ import AgentCubeLocalBackend
 import AgentCubeServer
 import AgentCubeTestSupport
 import Foundation
+import KubernetesEmulator
 import Logging
 import ServiceLifecycle
 
@@ -48,7 +49,11 @@ struct BackendUnderTest: Sendable, CustomStringConvertible {
   }
 
   static let kubernetes = BackendUnderTest(name: "kubernetes") { clock in
-    let cluster = try await KubernetesCluster.start()
+    // The cluster keeps the test's time too: its controller ends a Sandbox at shutdownTime by the
+    // same clock the backend wrote it with (the real time would end one whose create took long).
+    let cluster = try await KubernetesCluster.start {
+      $0.clock = EmulatorClock { Date(timeIntervalSince1970: Double(clock.now) / 1000) }
+    }
     var configuration = KubernetesBackend.Configuration()
     configuration.wallClock = clock.clock
     configuration.collectionInterval = .milliseconds(200)
