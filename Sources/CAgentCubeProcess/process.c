@@ -22,10 +22,10 @@ int CAgentCubeProcess_setMmapThreshold(int bytes) { return mallopt(M_MMAP_THRESH
 #include <linux/loop.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -36,18 +36,32 @@ int CAgentCubeProcess_becomeChildSubreaper(void) {
   return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : errno;
 }
 
-/// One loop setup and mount at a time in this process: a device another thread still holds open
-/// for writing (its LOOP_CONFIGURE attempt that lost the race) makes the kernel refuse the mount
-/// with EBUSY.
-static pthread_mutex_t loop_lock = PTHREAD_MUTEX_INITIALIZER;
+/// Takes an exclusive flock on `fd`, waiting at most `timeout_ms`. 0, or an errno value.
+static int lock_within(int fd, int timeout_ms) {
+  for (int waited = 0;; waited++) {
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) return 0;
+    if (errno != EWOULDBLOCK && errno != EINTR) return errno;
+    if (waited >= timeout_ms) return ETIMEDOUT;
+    usleep(1000);
+  }
+}
 
+/// One loop setup and mount at a time on this machine, among every process that mounts this way
+/// (each agentcubed, each test's backend): the lock is an flock on /dev/loop-control, taken on an
+/// open of its own (so threads of one process exclude each other too). Without it, two setups
+/// that got the same free device from LOOP_CTL_GET_FREE race: the loser's LOOP_CONFIGURE fails,
+/// but while it still holds the device open for writing the kernel refuses the winner's mount with
+/// EBUSY. Programs that do not take the lock can still race; EBUSY is tried again for them.
 int CAgentCubeProcess_mountLoopImage(int image_fd, const char *target, const char *fstype, char *device,
-                                     int device_size) {
+                                     int device_size, int lock_timeout_ms) {
   int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
   if (control < 0) return errno;
-  int result = 0;
-  pthread_mutex_lock(&loop_lock);
-  // Another process may take the free device between GET_FREE and CONFIGURE, or hold it open while
+  int result = lock_within(control, lock_timeout_ms);
+  if (result != 0) {
+    close(control);
+    return result;
+  }
+  // Another program may take the free device between GET_FREE and CONFIGURE, or hold it open while
   // this one mounts it (EBUSY): try again with a fresh device, a little later each time (bounded).
   for (int attempt = 0; attempt < 16; attempt++) {
     if (attempt > 0 && result == EBUSY) usleep((useconds_t)(attempt * 2000));
@@ -78,8 +92,7 @@ int CAgentCubeProcess_mountLoopImage(int image_fd, const char *target, const cha
     close(loop);
     break;
   }
-  pthread_mutex_unlock(&loop_lock);
-  close(control);
+  close(control);  // releases the lock
   return result;
 }
 

@@ -50,13 +50,15 @@ struct WorkspaceVolumes: Sendable {
     try SparseCopy.copy(from: template(bytes: bytes), to: path)
   }
 
-  /// Mounts the image at `path` on the directory `target` (its root: root's, mode 0711).
-  func mount(image path: String, at target: String) throws {
+  /// Mounts the image at `path` on the directory `target` (its root: root's, mode 0711), waiting
+  /// at most `lockTimeout` for the machine's other loop mounts (every server's) to finish.
+  func mount(image path: String, at target: String, lockTimeout: Duration = .seconds(30)) throws {
     let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
     guard fd >= 0 else { throw FileSystem.error("cannot open the workspace image", path) }
     defer { close(fd) }
     var device = [CChar](repeating: 0, count: 64)
-    let result = CAgentCubeProcess_mountLoopImage(fd, target, "ext4", &device, Int32(device.count))
+    let milliseconds = Int32(clamping: lockTimeout.components.seconds * 1000 + lockTimeout.components.attoseconds / 1_000_000_000_000_000)
+    let result = CAgentCubeProcess_mountLoopImage(fd, target, "ext4", &device, Int32(device.count), milliseconds)
     guard result == 0 else { throw FileSystem.error("cannot mount the workspace image on", target, result) }
     rmdir(target + "/lost+found")
     guard chmod(target, 0o711) == 0 else {

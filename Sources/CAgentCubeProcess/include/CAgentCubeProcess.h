@@ -27,9 +27,11 @@ int CAgentCubeProcess_becomeChildSubreaper(void);
 
 /// Attaches the file open at `image_fd` to a free loop device (LOOP_CONFIGURE with autoclear:
 /// the device is released when its last mount goes) and mounts it at `target` as `fstype` with
-/// nosuid and nodev. 0 on success, else an errno value; `device` (>= 32 bytes) gets the device path.
+/// nosuid and nodev, holding the machine-wide loop lock (an flock on /dev/loop-control) for at
+/// most `lock_timeout_ms` of waiting. 0 on success, else an errno value (ETIMEDOUT: the lock was
+/// not free in time); `device` (>= 32 bytes) gets the device path.
 int CAgentCubeProcess_mountLoopImage(int image_fd, const char *target, const char *fstype, char *device,
-                                     int device_size);
+                                     int device_size, int lock_timeout_ms);
 
 /// Creates a TCP socket in the network namespace open at `netns_fd` (setns on the calling
 /// thread, which must be a thread of its own that ends afterwards), and connects it to
