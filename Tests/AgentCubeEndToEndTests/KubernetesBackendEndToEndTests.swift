@@ -43,8 +43,15 @@ struct KubernetesBackendEndToEndTests {
     /// that the server's own account did it and that the session is NOT_FOUND for `caller`.
     func expectCollectedByTheServer(_ session: CLISession, _ what: String, as caller: TokenRecord) async throws {
       // The emulator logs a request once it has answered it, which is after the Sandbox went: both are waited for.
-      try await eventually(every: .milliseconds(100), "\(what) to go") {
-        sandboxNames(in: "team-a").isEmpty && !successfulSandboxDeletes().isEmpty
+      do {
+        try await eventually(every: .milliseconds(100), "\(what) to go") {
+          sandboxNames(in: "team-a").isEmpty && !successfulSandboxDeletes().isEmpty
+        }
+      } catch {
+        let deletes = cluster.emulator.recentRequests.filter { $0.route == .sandboxesDelete }
+        throw TimedOut(
+          description: "\(error)\nSandboxes left in team-a: \(sandboxNames(in: "team-a")); deletes: \(deletes)"
+            + "\n--- the server's warnings:\n\(daemon.daemonWarnings)")
       }
       let deletes = successfulSandboxDeletes()
       #expect(deletes.map(\.user) == [KubernetesCluster.server.user.username], "\(deletes)")
@@ -207,8 +214,9 @@ extension KubernetesBackendEndToEndTests {
 
   @Test("an expired session's Sandbox is deleted by the server's own account, even where the cluster would not")
   func expiredSessionsAreCollected() async throws {
-    // The emulated controller ignores shutdownTime here, so only the server can end it.
-    try await Self.with(configure: { $0.sandboxes.controller.expiryCheckInterval = nil }) { f in
+    // The emulated controller never acts on shutdownTime here (not even when a later change makes
+    // it look again), so only the server can end it.
+    try await Self.with(configure: { $0.sandboxes.controller.actsOnShutdownTime = false }) { f in
       let alice = KubernetesCluster.alice
       let session = try await f.cli(
         ["session", "create", "--image", "agentcube/sshd:test", "--json"], as: alice

@@ -189,9 +189,20 @@ public final class DaemonFixture: Sendable {
     _ arguments: [String], server: String? = nil, token: Token = .developer, environment: [String: String] = [:],
     timeout: Duration = .seconds(90)
   ) async throws -> ProcessResult {
-    try await TestProcess.run(
+    var result = try await TestProcess.run(
       try BuiltProducts.executable("agentcube"), cliArguments(arguments, server: server, token: token),
       environment: environment, timeout: timeout)
+    // A failed call's cause is often only in the server's log (an INTERNAL error says nothing more).
+    if result.exitCode != 0 { result.context = "--- the daemons' warnings and errors:\n\(daemonWarnings)" }
+    return result
+  }
+
+  /// The warning, error and critical lines every daemon logged so far (the last 40), for failure
+  /// messages. The daemon never logs a token, so they are safe to print.
+  public var daemonWarnings: String {
+    let levels = [" warning ", " error ", " critical "]
+    let lines = daemonOutput.split(separator: "\n").filter { line in levels.contains { line.contains($0) } }
+    return lines.suffix(40).joined(separator: "\n")
   }
 
   /// Starts what ``cli(_:server:token:timeout:)`` runs, without waiting; its output goes to the fixture's directory.

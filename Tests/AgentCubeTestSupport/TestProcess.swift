@@ -26,6 +26,8 @@ public struct ProcessResult: Sendable, CustomStringConvertible {
   public var stdout: String
   public var stderr: String
   public var duration: Duration
+  /// What else a reader of a failure needs, e.g. the server's warnings while the command ran.
+  public var context = ""
 
   /// The exit status, or `nil` when a signal ended the process.
   public var exitCode: Int32? {
@@ -34,6 +36,7 @@ public struct ProcessResult: Sendable, CustomStringConvertible {
 
   public var description: String {
     "`\(command)` ended with \(termination) after \(duration)\n--- stdout:\n\(stdout)--- stderr:\n\(stderr)---"
+      + (context.isEmpty ? "" : "\n\(context)")
   }
 }
 

@@ -1,6 +1,8 @@
 /// Thrown by ``withTimeout(_:_:)`` when the operation did not finish in time.
 public struct TimedOut: Error, CustomStringConvertible {
   public var description: String
+
+  public init(description: String) { self.description = description }
 }
 
 /// Runs `operation`, failing with ``TimedOut`` after `timeout`; every wait in tests goes through here.
