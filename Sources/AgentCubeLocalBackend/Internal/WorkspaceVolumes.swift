@@ -1,3 +1,4 @@
+import AgentCubeCore
 import CAgentCubeProcess
 import Glibc
 
@@ -57,8 +58,8 @@ struct WorkspaceVolumes: Sendable {
     guard fd >= 0 else { throw FileSystem.error("cannot open the workspace image", path) }
     defer { close(fd) }
     var device = [CChar](repeating: 0, count: 64)
-    let milliseconds = Int32(clamping: lockTimeout.components.seconds * 1000 + lockTimeout.components.attoseconds / 1_000_000_000_000_000)
-    let result = CAgentCubeProcess_mountLoopImage(fd, target, "ext4", &device, Int32(device.count), milliseconds)
+    let result = CAgentCubeProcess_mountLoopImage(
+      fd, target, "ext4", &device, Int32(device.count), Int32(clamping: lockTimeout.milliseconds))
     guard result == 0 else { throw FileSystem.error("cannot mount the workspace image on", target, result) }
     rmdir(target + "/lost+found")
     guard chmod(target, 0o711) == 0 else {
